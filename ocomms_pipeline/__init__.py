@@ -1,0 +1,1 @@
+"""Export ocomms organizations to verified JSON and Parquet bundles with Dagster."""
