@@ -1,0 +1,104 @@
+"""Run an organization export through Dagster in this process, and read what came of it.
+
+The CLI and the demo go through the same job, gate and bundle step as runs launched from the
+UI, so there is one export path to trust; this module only adds the plumbing to launch it
+synchronously and to turn the run's events into a plain outcome.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from ocomms_pipeline import identifiers
+from ocomms_pipeline.assets import BUNDLE_KEY
+from ocomms_pipeline.jobs import EXPORT_JOB, export_run_config
+from ocomms_pipeline.partitions import organizations
+
+
+@dataclass
+class ExportOutcome:
+    run_id: str
+    success: bool
+    outcome: str  # completed | rejected | failed
+    reason: str | None = None
+    bundle_path: Path | None = None
+    table_rows: dict[str, int] = field(default_factory=dict)
+
+
+def instance_for_cli() -> dg.DagsterInstance:
+    """The persistent instance when DAGSTER_HOME is set (runs show in the UI), else ephemeral."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def _failure_of(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        data = event.step_failure_data
+        user = data.user_failure_data
+        if user is not None:
+            meta = {k: getattr(v, "value", v) for k, v in user.metadata.items()}
+            return str(meta.get("outcome", "failed")), user.description or "export failed"
+        return "failed", data.error.message.strip().splitlines()[-1] if data.error else "failed"
+    return "failed", "the run failed before any step ran"
+
+
+def _outcome_of(result: dg.ExecuteInProcessResult) -> ExportOutcome:
+    run_id = result.run_id
+    if not result.success:
+        outcome, reason = _failure_of(result)
+        return ExportOutcome(run_id, False, outcome, reason)
+    rows: dict[str, int] = {}
+    path: Path | None = None
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        meta = materialization.metadata
+        if materialization.asset_key == BUNDLE_KEY:
+            path = Path(meta["path"].value)
+        elif "rows" in meta:
+            rows[materialization.asset_key.path[-1]] = meta["rows"].value
+    return ExportOutcome(run_id, True, "completed", bundle_path=path, table_rows=rows)
+
+
+def run_export(
+    organization_id: str,
+    requested_by: str,
+    *,
+    export_root: Path | None = None,
+    database_url: str | None = None,
+    instance: dg.DagsterInstance | None = None,
+    tags: dict[str, str] | None = None,
+    quiet: bool = True,
+) -> ExportOutcome:
+    """Export one organization synchronously; refusals and errors come back as outcomes."""
+    from ocomms_pipeline.definitions import defs
+
+    identifiers.organization_id(organization_id)
+    instance = instance or instance_for_cli()
+    if not instance.has_dynamic_partition(organizations.name, organization_id):
+        instance.add_dynamic_partitions(organizations.name, [organization_id])
+    run_config: dict[str, Any] = export_run_config(requested_by)
+    resources: dict[str, Any] = {}
+    if export_root is not None:
+        resources["storage"] = {"config": {"root": str(export_root)}}
+    if database_url is not None:
+        resources["database"] = {"config": {"url": database_url}}
+    if resources:
+        run_config["resources"] = resources
+    if quiet:
+        run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
+    result = defs.resolve_job_def(EXPORT_JOB).execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        partition_key=organization_id,
+        tags=tags,
+        raise_on_error=False,
+    )
+    return _outcome_of(result)

@@ -1,0 +1,119 @@
+"""Compile catalog scopes into SQL.
+
+The queries are generated, never hand-written per table, so a table's organization filter is
+exactly what the catalog declares and the same predicate serves the export, the counts the
+asset checks compare against and the referenced-user closure. Two parameters are bound:
+``%(org)s`` (the organization id) and ``%(users)s`` (the ids of users the export references).
+"""
+
+from __future__ import annotations
+
+from ocomms_pipeline import catalog
+from ocomms_pipeline.catalog import (
+    AnyOf,
+    Column,
+    ColumnType,
+    InOrganization,
+    NotExported,
+    ReferencedBy,
+    ReferencedUsers,
+    Table,
+    ThroughParent,
+)
+
+TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def qualified(table: Table, column: str) -> str:
+    return f"{quote(table.name)}.{quote(column)}"
+
+
+def _path_predicate(table: Table, path: InOrganization | ThroughParent) -> str:
+    if isinstance(path, InOrganization):
+        return f"{qualified(table, path.column)} = %(org)s"
+    nulls = "".join(f" AND {qualified(table, c)} IS NULL" for c in path.only_when_null)
+    parent = catalog.table(path.parent)
+    return f"({qualified(table, path.column)} IN ({scoped_keys(parent)}){nulls})"
+
+
+def row_predicate(table: Table) -> str:
+    """The WHERE clause that keeps exactly the table's rows of one organization."""
+    scope = table.scope
+    if isinstance(scope, InOrganization | ThroughParent):
+        return _path_predicate(table, scope)
+    if isinstance(scope, AnyOf):
+        return "(" + " OR ".join(_path_predicate(table, p) for p in scope.paths) + ")"
+    if isinstance(scope, ReferencedUsers):
+        return f"{qualified(table, scope.column)} = ANY(%(users)s::text[])"
+    if isinstance(scope, ReferencedBy):
+        source = catalog.table(scope.table)
+        (key,) = table.primary_key
+        return (
+            f"{qualified(table, key)} IN (SELECT {qualified(source, scope.column)} "
+            f"FROM {quote(source.name)} WHERE {row_predicate(source)})"
+        )
+    if isinstance(scope, NotExported):
+        raise ValueError(f"{table.name} is never exported: {scope.reason}")
+    raise TypeError(f"unknown scope {scope!r}")
+
+
+def scoped_keys(table: Table) -> str:
+    (key,) = table.primary_key
+    return f"SELECT {qualified(table, key)} FROM {quote(table.name)} WHERE {row_predicate(table)}"
+
+
+def count_query(table: Table) -> str:
+    return f"SELECT count(*) FROM {quote(table.name)} WHERE {row_predicate(table)}"
+
+
+def referenced_users_query() -> str:
+    """Every user id an exported row of the organization points at, in a stable order.
+
+    Users are global, so the organization's users are not a filter on ``users``: they are
+    whoever its members, messages, reactions, invitations... mention.
+    """
+    parts = [
+        f"SELECT {qualified(t, c.name)} AS user_id FROM {quote(t.name)} WHERE {row_predicate(t)}"
+        for t in catalog.exported_tables()
+        if not isinstance(t.scope, ReferencedUsers)
+        for c in t.exported_columns
+        if c.references == catalog.USERS_TABLE
+    ]
+    union = " UNION ".join(parts)
+    return f'SELECT user_id FROM ({union}) u WHERE user_id IS NOT NULL ORDER BY user_id COLLATE "C"'
+
+
+def _json_expression(table: Table, column: Column) -> str:
+    value = qualified(table, column.name)
+    if column.type is ColumnType.TIMESTAMP:
+        value = f"to_char({value}, '{TIMESTAMP_FORMAT}')"
+    elif column.type is ColumnType.TIMESTAMPTZ:
+        value = f"to_char({value} AT TIME ZONE 'UTC', '{TIMESTAMP_FORMAT}')"
+    return f"{value} AS {quote(column.name)}"
+
+
+def order_by(table: Table) -> str:
+    keys = []
+    for name in table.primary_key:
+        column = table.columns_by_name[name]
+        collate = ' COLLATE "C"' if column.type is ColumnType.TEXT else ""
+        keys.append(qualified(table, name) + collate)
+    return ", ".join(keys)
+
+
+def json_rows_query(table: Table, columns: tuple[Column, ...]) -> str:
+    """One compact JSON object per row, keys in column order, rows in primary-key order.
+
+    The projection sits in a LATERAL subquery so that ORDER BY can use the primary key even
+    when the key itself is not exported (a pending invitation's id is its secret token).
+    """
+    projection = ", ".join(_json_expression(table, c) for c in columns)
+    return (
+        f"SELECT row_to_json(r) FROM {quote(table.name)} "
+        f"CROSS JOIN LATERAL (SELECT {projection}) r "
+        f"WHERE {row_predicate(table)} ORDER BY {order_by(table)}"
+    )

@@ -1,0 +1,111 @@
+"""Read access to the ocomms database: connections, the export snapshot, streamed rows.
+
+Every table of one export is read inside one ``REPEATABLE READ READ ONLY`` transaction, so
+the bundle is one consistent instant of the database even while ocomms keeps writing. Rows
+leave PostgreSQL already serialised as JSON through ``COPY ... TO STDOUT``: no row is ever
+materialised in Python beyond the single line being written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import IsolationLevel
+
+# CSV with delimiter and quote bytes that PostgreSQL's JSON output never contains raw
+# (control characters are always \u-escaped), so each COPY line is the JSON text verbatim.
+_COPY_OPTIONS = "(FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
+APPLICATION_NAME = "ocomms-pipeline"
+
+
+def libpq_url(url: str) -> str:
+    """Accept SQLAlchemy-style URLs (``postgresql+psycopg://``) as well as libpq ones."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.startswith("postgresql+"):
+        return "postgresql://" + rest
+    return url
+
+
+def connect(url: str, *, connect_timeout: int = 10, **kwargs: Any) -> psycopg.Connection:
+    return psycopg.connect(
+        libpq_url(url),
+        connect_timeout=connect_timeout,
+        application_name=APPLICATION_NAME,
+        **kwargs,
+    )
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """What identifies the instant a bundle was read at."""
+
+    snapshot_id: str  # pg_current_snapshot(): xmin:xmax:xip-list
+    taken_at: datetime  # the transaction's start time, UTC
+    server_version: str
+
+
+class Snapshot:
+    """One read-only repeatable-read transaction; all reads of one export go through it."""
+
+    def __init__(self, conn: psycopg.Connection, info: SnapshotInfo) -> None:
+        self.conn = conn
+        self.info = info
+
+    def fetch_all(self, query: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        with self.conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def fetch_one(self, query: str, params: Mapping[str, Any] | None = None) -> tuple | None:
+        with self.conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchone()
+
+    def copy_lines(self, query: str, params: Mapping[str, Any]) -> Iterator[memoryview]:
+        """Stream one result line (with its trailing newline) at a time from the server."""
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(f"COPY ({query}) TO STDOUT {_COPY_OPTIONS}", params) as copy,
+        ):
+            yield from copy
+
+    def live_columns(self, schema: str = "public") -> dict[str, list[str]]:
+        """The columns the database really has, table by table, in ordinal order."""
+        rows = self.fetch_all(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = %(schema)s ORDER BY table_name, ordinal_position",
+            {"schema": schema},
+        )
+        tables: dict[str, list[str]] = {}
+        for table_name, column_name in rows:
+            tables.setdefault(table_name, []).append(column_name)
+        return tables
+
+
+@contextmanager
+def open_snapshot(url: str, *, lock_timeout_seconds: float = 30.0) -> Iterator[Snapshot]:
+    """Open the export's transaction; it is rolled back (never committed) when done.
+
+    ``lock_timeout`` keeps an export from queueing forever behind a migration's exclusive lock.
+    """
+    with connect(url) as conn:
+        conn.isolation_level = IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT set_config('lock_timeout', %s, true), pg_current_snapshot()::text,"
+                    " now(), current_setting('server_version')",
+                    (f"{int(lock_timeout_seconds * 1000)}ms",),
+                )
+                _, snapshot_id, taken_at, version = cur.fetchone()
+            info = SnapshotInfo(snapshot_id, taken_at.astimezone(UTC), version)
+            yield Snapshot(conn, info)
+        finally:
+            if not conn.closed:
+                conn.rollback()
