@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import psycopg
 from pydantic import Field
 
 from ocomms_pipeline import bundle, catalog, identifiers
 from ocomms_pipeline.authorization import Grant, authorize
-from ocomms_pipeline.errors import ExportError
+from ocomms_pipeline.errors import ExportError, ExportRefused, describe
 from ocomms_pipeline.export import TableResult, export_organization, load_state, manifest
 from ocomms_pipeline.partitions import organizations
 from ocomms_pipeline.resources import ExportStorage, OcommsDatabase
@@ -40,12 +41,16 @@ class ExportConfig(dg.Config):
     )
 
 
-def failure(error: ExportError) -> dg.Failure:
+def failure(error: BaseException) -> dg.Failure:
     """A run failure whose description is the one-line reason, and whether it was a refusal."""
-    metadata = {"outcome": error.outcome, "reason": str(error)}
-    if hasattr(error, "code"):
+    if isinstance(error, ExportError):
+        outcome, reason = error.outcome, str(error)
+    else:
+        outcome, reason = "failed", describe(error)
+    metadata = {"outcome": outcome, "reason": reason}
+    if isinstance(error, ExportRefused):
         metadata["code"] = error.code
-    return dg.Failure(description=str(error), metadata=metadata, allow_retries=False)
+    return dg.Failure(description=reason, metadata=metadata, allow_retries=False)
 
 
 @dg.op(
@@ -61,9 +66,11 @@ def authorize_requester(
         principal = identifiers.principal(config.requested_by)
         with open_snapshot(database.url, lock_timeout_seconds=database.lock_timeout_seconds) as s:
             grant = authorize(s, organization_id, principal)
-    except ExportError as error:
+    except ExportRefused as error:
         context.log.warning(f"export refused: {error}")
         raise failure(error) from None
+    except (ExportError, psycopg.Error, OSError) as error:
+        raise failure(error) from error
     context.log.info(
         f"{grant.principal} may export organization {grant.organization_id} as {grant.capacity}"
     )
@@ -102,8 +109,10 @@ def export_tables(
             context.run_id,
             lock_timeout_seconds=database.lock_timeout_seconds,
         )
-    except ExportError as error:
+    except ExportRefused as error:
         raise failure(error) from None
+    except (ExportError, psycopg.Error, OSError) as error:
+        raise failure(error) from error
     bundle_path = Path(state.bundle_path)
     for result in state.tables:
         yield dg.Output(None, result.table, metadata=_table_metadata(bundle_path, result))
@@ -145,6 +154,9 @@ def organization_bundle(
         published = bundle.publish(
             staging, manifest(state, datetime.now(UTC)), Path(state.bundle_path)
         )
+    except (ExportError, OSError) as error:
+        bundle.discard(staging)
+        raise failure(error) from error
     except BaseException:
         bundle.discard(staging)
         raise

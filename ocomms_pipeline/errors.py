@@ -24,3 +24,9 @@ class ExportRefused(ExportError):
 
 class SchemaMismatch(ExportError):
     """The database lacks columns the catalog exports: wrong database or an unknown version."""
+
+
+def describe(error: BaseException) -> str:
+    """A one-line description of an unexpected error (database gone, disk full, ...)."""
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return f"{type(error).__name__}: {first}"

@@ -74,6 +74,7 @@ def run_export(
     export_root: Path | None = None,
     database_url: str | None = None,
     instance: dg.DagsterInstance | None = None,
+    lock_timeout_seconds: float | None = None,
     tags: dict[str, str] | None = None,
     quiet: bool = True,
 ) -> ExportOutcome:
@@ -88,8 +89,13 @@ def run_export(
     resources: dict[str, Any] = {}
     if export_root is not None:
         resources["storage"] = {"config": {"root": str(export_root)}}
+    database: dict[str, Any] = {}
     if database_url is not None:
-        resources["database"] = {"config": {"url": database_url}}
+        database["url"] = database_url
+    if lock_timeout_seconds is not None:
+        database["lock_timeout_seconds"] = lock_timeout_seconds
+    if database:
+        resources["database"] = {"config": database}
     if resources:
         run_config["resources"] = resources
     if quiet:

@@ -1,0 +1,57 @@
+"""The code location loads, and names what operators will see."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from ocomms_pipeline import catalog
+from ocomms_pipeline.definitions import defs
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def test_definitions_name_the_export_job_and_one_asset_per_table():
+    jobs = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
+    assert "export_organization" in jobs
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    expected = {f"ocomms/{t.name}" for t in catalog.exported_tables()} | {"ocomms/bundle"}
+    assert keys == expected
+    assert len(keys) == 35
+
+
+def test_every_asset_is_partitioned_by_organization():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        partitions = graph.get(key).partitions_def
+        assert isinstance(partitions, dg.DynamicPartitionsDefinition)
+        assert partitions.name == "organizations"
+
+
+def test_dagster_validates_the_workspace(tmp_path):
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path),
+        "OCOMMS_DATABASE_URL": "postgresql://unused",
+        "OCOMMS_EXPORT_ROOT": str(tmp_path),
+    }
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dagster")),
+            "definitions",
+            "validate",
+            "-w",
+            str(PROJECT / "workspace.yaml"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list(tmp_path.iterdir()) == [] or all(p.name != "ocomms" for p in tmp_path.iterdir())
