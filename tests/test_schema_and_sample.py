@@ -578,9 +578,9 @@ def test_make_database_drops_what_it_made(admin_url: str, make_database: MakeDat
 
 
 def test_database_url_keeps_socket_directory_and_options() -> None:
-    url = servers.database_url("postgresql://u@/postgres?host=/tmp/some%20dir&sslmode=disable", "x")
-    params = psycopg.conninfo.conninfo_to_dict(url)
-    assert params == {"user": "u", "dbname": "x", "host": "/tmp/some dir", "sslmode": "disable"}
+    admin = "postgresql://u@/postgres?host=/sockets/some%20dir&sslmode=disable"
+    params = psycopg.conninfo.conninfo_to_dict(servers.database_url(admin, "x"))
+    assert params == {"user": "u", "dbname": "x", "host": "/sockets/some dir", "sslmode": "disable"}
 
 
 def test_state_dir_honours_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
