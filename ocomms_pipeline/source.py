@@ -75,10 +75,17 @@ class Snapshot:
             yield from copy
 
     def live_columns(self, schema: str = "public") -> dict[str, list[str]]:
-        """The columns the database really has, table by table, in ordinal order."""
+        """The columns the database really has, table by table, in ordinal order.
+
+        Read from pg_catalog, not information_schema, which hides tables the role may not read
+        and would turn a missing privilege into a misleading "table is missing".
+        """
         rows = self.fetch_all(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = %(schema)s ORDER BY table_name, ordinal_position",
+            "SELECT c.relname, a.attname FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p') "
+            "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
             {"schema": schema},
         )
         tables: dict[str, list[str]] = {}
