@@ -59,19 +59,43 @@ def test_unknown_organization_is_refused(seeded_db, tmp_path):
     assert "unknown organization" in outcome.reason
 
 
-@pytest.mark.parametrize(
-    "organization_id",
-    ["", "../etc", "a/b", "x" * 65, "org\x00id", "o'; DROP TABLE users;--", "\u043erg"],
-)
+HOSTILE = [
+    "",
+    ".",
+    "..",
+    "../etc",
+    "../../../../tmp/x",
+    "/abs/path",
+    "a/b",
+    "a\\b",
+    "x" * 65,
+    "x" * 10_000,
+    "org\x00id",
+    "org\nid",
+    "org id",
+    "o'; DROP TABLE users;--",
+    '"quoted"',
+    "%2e%2e%2f",
+    "\u043erg",  # Cyrillic o, looks like "org"
+    "\uff21\uff23\uff2d\uff25",  # fullwidth ACME
+    "org\u200bid",  # zero-width space
+]
+
+
+@pytest.mark.parametrize("organization_id", HOSTILE)
 def test_malformed_organization_ids_are_refused_before_any_run(
     seeded_db, tmp_path, organization_id
 ):
-    with pytest.raises(ExportRefused, match="malformed organization id"):
-        export(seeded_db.url, organization_id, "operator:ops", tmp_path)
-    assert tree(tmp_path) == []
+    root = tmp_path / "root"
+    with pytest.raises(ExportRefused, match="malformed organization id") as refusal:
+        export(seeded_db.url, organization_id, "operator:ops", root)
+    assert len(str(refusal.value)) < 200 and "\n" not in str(refusal.value)
+    assert tree(tmp_path) == []  # nothing inside the root, nor beside it
 
 
-@pytest.mark.parametrize("requester", ["", "../../x", "u' OR '1'='1", "operator:", "operator:a/b"])
+@pytest.mark.parametrize(
+    "requester", [*HOSTILE, "operator:", "operator:a/b", "operator:../x", "operator:" + "y" * 100]
+)
 def test_malformed_requesters_are_refused_by_the_gate(seeded_db, tmp_path, requester):
     outcome = export(seeded_db.url, seeded_db.sample.orgs["Acme"], requester, tmp_path)
     assert (outcome.outcome, tree(tmp_path)) == ("rejected", [])
