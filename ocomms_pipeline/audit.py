@@ -121,8 +121,10 @@ def append(
         raise AuditError("AUDIT_LOG_SECRET is empty: audit entries could not be verified")
     moment = now or datetime.now(UTC)
     directory.mkdir(parents=True, exist_ok=True)
+    # 0o666 under the umask, as Node's appendFileSync creates files: ocomms appends to the
+    # day's file after us and must be able to.
     path = day_file(directory, moment)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
     with os.fdopen(fd, "r+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:

@@ -251,3 +251,29 @@ def test_a_canceled_run_fails_its_request(world):
     row = world.row(request_id)
     assert row.status == "failed" and row.reason.startswith("the export run was canceled")
     assert row.dagster_run_id == run.run_id and len(world.daemon.runs_of(request_id)) == 1
+
+
+def test_a_fresh_sensor_context_asks_only_for_requests_without_a_run(world):
+    """The sensor keeps no cursor: a new context (a restart) sees what the queue and runs say."""
+    org, owner = world.sample.orgs["Globex"], world.sample.owners["Globex"][0]
+    launched, waiting = world.enqueue(org, owner), world.enqueue(org, owner)
+    [run_request] = plan_tick([world.row(launched)], {}, set()).run_requests
+    instance = world.daemon.instance
+    run = instance.create_run_for_job(
+        defs.resolve_job_def(EXPORT_JOB),
+        run_config=run_request.run_config,
+        tags={**run_request.tags, RUN_KEY_TAG: launched, "dagster/partition": org},
+    )
+    sensor = defs.resolve_sensor_def("export_requests")
+    for _ in range(2):
+        context = dg.build_sensor_context(instance=instance, resources=_resources(world))
+        result = sensor(context)
+        assert [r.run_key for r in result.run_requests] == [waiting]
+    assert (world.row(launched).status, world.row(launched).dagster_run_id) == (
+        "running",
+        run.run_id,
+    )
+    instance.report_run_canceled(run)
+    world.daemon.tick_until(lambda: world.settled(launched, waiting))
+    assert [world.row(r).status for r in (launched, waiting)] == ["failed", "completed"]
+    assert [len(world.daemon.runs_of(r)) for r in (launched, waiting)] == [1, 1]
