@@ -64,7 +64,9 @@ def _operator_hint(run_id: str) -> str:
     return f"an operator can find the details in Dagster run {run_id}"
 
 
-def failure_of(entries: list[dg.EventLogEntry], run_id: str, organization_id: str) -> tuple:
+def failure_of(
+    entries: list[dg.EventLogEntry], run_id: str, organization_id: str
+) -> tuple[str, str, str | None]:
     """(status, reason, code) of a failed run, from its first step failure."""
     for entry in entries:
         event = entry.dagster_event

@@ -7,6 +7,7 @@ per run) do the rest. Both processes are stopped by process group at the end.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -45,6 +46,15 @@ class Deployment:
     logs: Path
 
 
+def _log_tails(logs: Path, lines: int = 30) -> str:
+    """The end of the webserver's and daemon's logs, for a failing assertion to show."""
+    parts = []
+    for log in sorted(logs.glob("*.log")):
+        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        parts.append(f"--- {log.name}\n" + "\n".join(tail))
+    return "\n".join(parts)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -72,19 +82,40 @@ def _stop(process: subprocess.Popen) -> None:
             continue
 
 
+LOCATIONS = """
+{ workspaceOrError { __typename ... on Workspace { locationEntries {
+    name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }
+"""
+
+
+def _location_state(port: int) -> str | None:
+    """LOADED once the webserver has loaded the code location; None while it cannot answer."""
+    request = urllib.request.Request(
+        f"http://{HOST}:{port}/graphql",
+        json.dumps({"query": LOCATIONS}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            workspace = json.load(answer)["data"]["workspaceOrError"]
+    except (OSError, ValueError, KeyError):
+        return None
+    [entry] = workspace["locationEntries"]
+    loaded = entry["locationOrLoadError"] or {}
+    assert loaded.get("__typename") != "PythonError", loaded.get("message")
+    return entry["loadStatus"] if loaded.get("__typename") == "RepositoryLocation" else None
+
+
 def _wait_until_serving(port: int, processes: list[subprocess.Popen], logs: Path) -> None:
+    """Until the webserver answers GraphQL with the project's code location loaded."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         dead = [p.args[0] for p in processes if p.poll() is not None]
-        assert not dead, f"{dead} exited; see {logs}"
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/server_info", timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
+        assert not dead, f"{dead} exited\n{_log_tails(logs)}"
+        if _location_state(port) == "LOADED":
+            return
         time.sleep(1)
-    raise AssertionError(f"dagster-webserver did not answer within {START_TIMEOUT} s; see {logs}")
+    raise AssertionError(f"no code location after {START_TIMEOUT} s\n{_log_tails(logs)}")
 
 
 def _environment(url: str, base: Path) -> dict[str, str]:
@@ -131,7 +162,7 @@ def test_graphql_launches_an_export_and_reports_its_status(deployment):
     org, owner = deployment.sample.orgs["Globex"], deployment.sample.owners["Globex"][0]
     run_id = launch_export(HOST, deployment.port, org, owner)
     status = wait_for_run(HOST, deployment.port, run_id, timeout=300)
-    assert status == DagsterRunStatus.SUCCESS, f"see {deployment.logs}"
+    assert status == DagsterRunStatus.SUCCESS, _log_tails(deployment.logs)
     [published] = bundle.finished_bundles(deployment.export_root, org)
     manifest = read_manifest(published)
     assert manifest["dagster_run_id"] == run_id
@@ -157,7 +188,7 @@ def test_a_queued_request_is_run_by_the_daemon(deployment):
         if row.status in request_queue.FINAL or time.monotonic() > deadline:
             break
         time.sleep(1)
-    assert (row.status, row.reason) == ("completed", None), f"see {deployment.logs}"
+    assert (row.status, row.reason) == ("completed", None), _log_tails(deployment.logs)
     assert bundle.sha256_file(Path(row.archive_path)) == row.archive_sha256
     assert audit.verify(deployment.audit_dir, SECRET).ok
     entries = audit_entries(deployment.audit_dir, str(request_id))
