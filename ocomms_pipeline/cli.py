@@ -38,7 +38,43 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--verbose", action="store_true", help="show Dagster's run log")
 
     commands.add_parser("demo", help="seed a demo ocomms database and export one organization")
+    _add_request_commands(commands)
     return parser
+
+
+def _add_request_commands(commands: argparse._SubParsersAction) -> None:
+    """Subcommands of the export-request queue and the audit log (see request_cli)."""
+    database = {"help": "ocomms database (default: $OCOMMS_DATABASE_URL)", "default": None}
+    init_db = commands.add_parser("init-db", help="create the export-request queue if missing")
+    init_db.add_argument("--database-url", **database)
+    request = commands.add_parser("request", help="queue an export request, print its id")
+    request.add_argument("organization_id", help="ocomms organization id")
+    request.add_argument("--requested-by", metavar="USER_ID", required=True, help="the owner")
+    request.add_argument("--database-url", **database)
+    status = commands.add_parser("status", help="show an export request")
+    status.add_argument("request_id", help="the id `request` printed")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    status.add_argument("--database-url", **database)
+    audit = commands.add_parser("audit", help="the ocomms audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    verify = audit_commands.add_parser("verify", help="check the hash chain of every day file")
+    verify.add_argument("directory", type=Path, help="OCOMMS_AUDIT_LOG_DIR")
+
+
+def _request_command(args: argparse.Namespace) -> int:
+    from ocomms_pipeline import request_cli
+
+    if args.command == "audit":
+        return request_cli.audit_verify(args.directory)
+    database_url = args.database_url or os.environ.get("OCOMMS_DATABASE_URL")
+    if not database_url:
+        print("error: set OCOMMS_DATABASE_URL or pass --database-url", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "init-db":
+        return request_cli.init_db(database_url)
+    if args.command == "request":
+        return request_cli.request(database_url, args.organization_id, args.requested_by)
+    return request_cli.status(database_url, args.request_id, args.json)
 
 
 def _print_outcome_table(rows: dict[str, int]) -> None:
@@ -84,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocomms_pipeline.demo import run_demo
 
         return run_demo()
+    if args.command in ("init-db", "request", "status", "audit"):
+        return _request_command(args)
     return EXIT_USAGE
 
 

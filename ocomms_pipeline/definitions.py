@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import dagster as dg
 
+from ocomms_pipeline.archive_asset import organization_archive
 from ocomms_pipeline.assets import organization_bundle, organization_tables
 from ocomms_pipeline.jobs import export_organization_job
+from ocomms_pipeline.request_resources import AuditLog, RequestQueue
+from ocomms_pipeline.request_sensors import build_request_sensors, interval_from_env
 from ocomms_pipeline.resources import ExportStorage, OcommsDatabase
 
 defs = dg.Definitions(
-    assets=[organization_tables, organization_bundle],
+    assets=[organization_tables, organization_bundle, organization_archive],
     jobs=[export_organization_job],
+    sensors=build_request_sensors(interval_from_env()),
     resources={
         "database": OcommsDatabase(url=dg.EnvVar("OCOMMS_DATABASE_URL")),
         "storage": ExportStorage(root=dg.EnvVar("OCOMMS_EXPORT_ROOT")),
+        "request_queue": RequestQueue(url=dg.EnvVar("OCOMMS_DATABASE_URL")),
+        "audit_log": AuditLog(
+            directory=dg.EnvVar("OCOMMS_AUDIT_LOG_DIR"), secret=dg.EnvVar("AUDIT_LOG_SECRET")
+        ),
     },
     executor=dg.in_process_executor,
 )

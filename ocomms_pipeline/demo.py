@@ -14,7 +14,7 @@ import os
 import dagster as dg
 from psycopg.conninfo import conninfo_to_dict
 
-from ocomms_pipeline import bundle, ddl, servers
+from ocomms_pipeline import bundle, ddl, request_queue, servers
 from ocomms_pipeline.runner import ExportOutcome, run_export
 from ocomms_pipeline.sample_data import SampleData, seed
 from ocomms_pipeline.source import connect, libpq_url
@@ -44,6 +44,7 @@ def prepare_database() -> tuple[str, SampleData | None]:
         ddl.create_schema(conn)
         sample = seed(conn)
         conn.commit()
+    request_queue.init_db(url)
     return url, sample
 
 

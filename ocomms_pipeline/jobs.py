@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from ocomms_pipeline.archive_asset import organization_archive
 from ocomms_pipeline.assets import organization_bundle, organization_tables
 from ocomms_pipeline.partitions import organizations
 
@@ -15,7 +16,9 @@ EXPORT_JOB = "export_organization"
 # cost seconds per run and buy no parallelism.
 export_organization_job = dg.define_asset_job(
     EXPORT_JOB,
-    selection=dg.AssetSelection.assets(organization_tables, organization_bundle),
+    selection=dg.AssetSelection.assets(
+        organization_tables, organization_bundle, organization_archive
+    ),
     partitions_def=organizations,
     executor_def=dg.in_process_executor,
     description="Export one organization (the partition) to a verified bundle.",

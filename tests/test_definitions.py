@@ -11,6 +11,7 @@ import dagster as dg
 
 from ocomms_pipeline import catalog
 from ocomms_pipeline.definitions import defs
+from ocomms_pipeline.request_sensors import interval_from_env
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -19,9 +20,9 @@ def test_definitions_name_the_export_job_and_one_asset_per_table():
     jobs = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
     assert "export_organization" in jobs
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
-    expected = {f"ocomms/{t.name}" for t in catalog.exported_tables()} | {"ocomms/bundle"}
-    assert keys == expected
-    assert len(keys) == 35
+    expected = {f"ocomms/{t.name}" for t in catalog.exported_tables()}
+    assert keys == expected | {"ocomms/bundle", "ocomms/archive"}
+    assert len(keys) == 36
 
 
 def test_every_asset_is_partitioned_by_organization():
@@ -55,3 +56,15 @@ def test_dagster_validates_the_workspace(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert list(tmp_path.iterdir()) == [] or all(p.name != "ocomms" for p in tmp_path.iterdir())
+
+
+def test_request_sensors_are_defined_and_run_by_default():
+    for name in (
+        "export_requests",
+        "export_request_started",
+        "export_request_succeeded",
+        "export_request_failed",
+    ):
+        sensor = defs.resolve_sensor_def(name)
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+        assert sensor.minimum_interval_seconds == interval_from_env()
