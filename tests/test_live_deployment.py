@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 import pytest
 from dagster import DagsterRunStatus
@@ -122,6 +123,9 @@ def _environment(url: str, base: Path) -> dict[str, str]:
     home = base / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    # Create the SQLite storages once, here: the webserver and the daemon (and their code
+    # servers) starting together on an empty home race to stamp the same schema versions.
+    dg.DagsterInstance.from_config(str(home)).dispose()
     return {
         **os.environ,
         "DAGSTER_HOME": str(home),
