@@ -7,14 +7,13 @@ instance and a real PostgreSQL; see requests_world for how runs execute synchron
 from __future__ import annotations
 
 import zipfile
-from collections import Counter
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from dagster import DagsterEventType
 
-from ocomms_pipeline import audit, bundle, request_queue
+from ocomms_pipeline import audit, bundle
 from ocomms_pipeline.archive import archive_path
 from ocomms_pipeline.definitions import defs
 from ocomms_pipeline.jobs import EXPORT_JOB
@@ -151,29 +150,6 @@ def test_malformed_rows_are_rejected_and_the_sensor_carries_on(world):
     partitions = world.daemon.instance.get_dynamic_partitions("organizations")
     assert "../../etc" not in partitions and "" not in partitions
     assert audit.verify(world.audit_dir, SECRET).ok
-
-
-def test_fifty_requests_for_ten_organizations_complete_exactly_once(world):
-    owner = world.sample.users["heidi"]
-    owner_of = {org: owner for org in add_organizations(world.url, 10, prefix="Many").values()}
-    requests = {world.enqueue(org, owner): org for org, owner in owner_of.items() for _ in range(5)}
-    assert len(requests) == 50 and len(set(requests.values())) == 10
-    world.daemon.tick()  # the daemon comes back after a day down: a backlog of 50
-    world.daemon.restart()
-    world.daemon.tick_until(lambda: world.settled(*requests))
-    rows = [world.row(r) for r in requests]
-    assert Counter(row.status for row in rows) == {"completed": 50}
-    assert all(len(world.daemon.runs_of(r)) == 1 for r in requests)
-    assert len({row.dagster_run_id for row in rows}) == 50
-    assert len({row.archive_path for row in rows}) == 50
-    for row in rows:
-        assert Path(row.archive_path).parent == world.export_root / requests[row.key]
-        assert bundle.sha256_file(Path(row.archive_path)) == row.archive_sha256
-    decisions = Counter(d for r in requests for _, d in _decisions(world, r))
-    assert decisions == {"authorized": 50, "completed": 50}
-    assert audit.verify(world.audit_dir, SECRET).ok
-    with world.connect() as conn:
-        assert request_queue.pending(conn, 100) == [] and request_queue.running(conn) == []
 
 
 def _launch_as_the_daemon_would(world: World, request_id: str) -> dg.DagsterRun:
