@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ocomms_pipeline import retention_cli
 from ocomms_pipeline.errors import ExportRefused
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--verbose", action="store_true", help="show Dagster's run log")
 
     commands.add_parser("demo", help="seed a demo ocomms database and export one organization")
+    retention_cli.add_parser(commands)
     return parser
 
 
@@ -84,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocomms_pipeline.demo import run_demo
 
         return run_demo()
+    if args.command == "retention":
+        return retention_cli.run(args)
     return EXIT_USAGE
 
 
