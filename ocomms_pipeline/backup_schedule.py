@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
@@ -102,8 +102,7 @@ def backup_run_requests(
 
 def scheduled_day(context: dg.ScheduleEvaluationContext, timezone: str) -> date:
     """The calendar day of the tick in the schedule's own time zone."""
-    moment = context.scheduled_execution_time or datetime.now(ZoneInfo(timezone))
-    return moment.astimezone(ZoneInfo(timezone)).date()
+    return context.scheduled_execution_time.astimezone(ZoneInfo(timezone)).date()
 
 
 def build_backup_schedule(settings: BackupSettings) -> dg.ScheduleDefinition:
