@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -301,6 +302,8 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the database and directories")
     args = parser.parse_args()
+    # Stopped with SIGTERM, still drop the database and directories (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     admin_url = servers.admin_server_url()
     name = f"ocomms_bench_backup_{os.getpid()}"
