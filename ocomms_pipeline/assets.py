@@ -8,7 +8,6 @@ visible.
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,12 @@ import dagster as dg
 import psycopg
 from pydantic import Field
 
-from ocomms_pipeline import bundle, catalog, identifiers
+from ocomms_pipeline import catalog, identifiers
 from ocomms_pipeline.authorization import Grant, authorize
 from ocomms_pipeline.errors import ExportError, ExportRefused, describe
-from ocomms_pipeline.export import TableResult, export_organization, load_state, manifest
+from ocomms_pipeline.export import ExportState, TableResult, export_organization
 from ocomms_pipeline.partitions import organizations
+from ocomms_pipeline.publishing import publish_staged
 from ocomms_pipeline.resources import ExportStorage, OcommsDatabase
 from ocomms_pipeline.source import open_snapshot
 
@@ -77,7 +77,7 @@ def authorize_requester(
     return grant
 
 
-def _table_metadata(bundle_path: Path, result: TableResult) -> dict[str, Any]:
+def table_metadata(bundle_path: Path, result: TableResult) -> dict[str, Any]:
     return {
         "rows": dg.MetadataValue.int(result.rows),
         "bytes": dg.MetadataValue.int(result.bytes),
@@ -115,7 +115,7 @@ def export_tables(
         raise failure(error) from error
     bundle_path = Path(state.bundle_path)
     for result in state.tables:
-        yield dg.Output(None, result.table, metadata=_table_metadata(bundle_path, result))
+        yield dg.Output(None, result.table, metadata=table_metadata(bundle_path, result))
 
 
 @dg.graph_multi_asset(
@@ -142,34 +142,23 @@ def organization_tables():
 def organization_bundle(
     context: dg.AssetExecutionContext, storage: ExportStorage
 ) -> dg.MaterializeResult:
-    staging = bundle.staging_dir(storage.path, context.partition_key, context.run_id)
-    if not (staging / bundle.STATE_FILE).exists():
-        raise dg.Failure(
-            description="no staged export for this run: the bundle is published by the run "
-            "that exports its tables (job export_organization)",
-            allow_retries=False,
-        )
     try:
-        state = load_state(staging)
-        published = bundle.publish(
-            staging, manifest(state, datetime.now(UTC)), Path(state.bundle_path)
-        )
+        published = publish_staged(storage.path, context.partition_key, context.run_id)
     except (ExportError, OSError) as error:
-        bundle.discard(staging)
         raise failure(error) from error
-    except BaseException:
-        bundle.discard(staging)
-        raise
-    context.log.info(f"published {published}")
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(published)),
-            "requested_by": state.requester,
-            "capacity": state.capacity,
-            "snapshot": state.snapshot_id,
-            "taken_at": state.taken_at,
-            "tables": dg.MetadataValue.int(len(state.tables)),
-            "rows": dg.MetadataValue.int(sum(t.rows for t in state.tables)),
-            "bytes": dg.MetadataValue.int(sum(t.bytes for t in state.tables)),
-        }
-    )
+    context.log.info(f"published {published.path}")
+    return dg.MaterializeResult(metadata=bundle_metadata(published.path, published.state))
+
+
+def bundle_metadata(path: Path, state: ExportState) -> dict[str, Any]:
+    """What the bundle asset shows for one published bundle."""
+    return {
+        "path": dg.MetadataValue.path(str(path)),
+        "requested_by": state.requester,
+        "capacity": state.capacity,
+        "snapshot": state.snapshot_id,
+        "taken_at": state.taken_at,
+        "tables": dg.MetadataValue.int(len(state.tables)),
+        "rows": dg.MetadataValue.int(sum(t.rows for t in state.tables)),
+        "bytes": dg.MetadataValue.int(sum(t.bytes for t in state.tables)),
+    }

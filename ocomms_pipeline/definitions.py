@@ -6,15 +6,20 @@ import dagster as dg
 
 from ocomms_pipeline.archive_asset import organization_archive
 from ocomms_pipeline.assets import organization_bundle, organization_tables
+from ocomms_pipeline.backup_schedule import BackupSettings, build_backup_schedule
+from ocomms_pipeline.backups import backup_organizations_job
 from ocomms_pipeline.jobs import export_organization_job
+from ocomms_pipeline.partition_sync import organization_partitions_sensor
 from ocomms_pipeline.request_resources import AuditLog, RequestQueue
 from ocomms_pipeline.request_sensors import build_request_sensors, interval_from_env
 from ocomms_pipeline.resources import ExportStorage, OcommsDatabase
+from ocomms_pipeline.retention_job import build_retention_schedule, prune_exports_job
 
 defs = dg.Definitions(
     assets=[organization_tables, organization_bundle, organization_archive],
-    jobs=[export_organization_job],
-    sensors=build_request_sensors(interval_from_env()),
+    jobs=[export_organization_job, backup_organizations_job, prune_exports_job],
+    schedules=[build_backup_schedule(BackupSettings.from_env()), build_retention_schedule()],
+    sensors=[organization_partitions_sensor, *build_request_sensors(interval_from_env())],
     resources={
         "database": OcommsDatabase(url=dg.EnvVar("OCOMMS_DATABASE_URL")),
         "storage": ExportStorage(root=dg.EnvVar("OCOMMS_EXPORT_ROOT")),

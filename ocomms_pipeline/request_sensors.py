@@ -23,7 +23,7 @@ import dagster as dg
 import psycopg
 from dagster import DagsterRunStatus
 
-from ocomms_pipeline import request_lifecycle, request_queue, run_outcomes
+from ocomms_pipeline import request_lifecycle, request_queue, run_outcomes, run_tags
 from ocomms_pipeline.jobs import export_organization_job, export_run_config
 from ocomms_pipeline.partitions import organizations
 from ocomms_pipeline.request_queue import ExportRequest
@@ -53,7 +53,11 @@ def run_request_for(request: ExportRequest) -> dg.RunRequest:
         run_key=request.key,
         partition_key=request.organization_id,
         run_config=export_run_config(request.requested_by),
-        tags={REQUEST_TAG: request.key, REQUESTED_BY_TAG: request.requested_by},
+        tags={
+            REQUEST_TAG: request.key,
+            REQUESTED_BY_TAG: request.requested_by,
+            **run_tags.single_organization_tags(request.organization_id, run_tags.KIND_REQUEST),
+        },
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from ocomms_pipeline import catalog
+from ocomms_pipeline.backup_schedule import BackupSettings
 from ocomms_pipeline.definitions import defs
 from ocomms_pipeline.request_sensors import interval_from_env
 
@@ -23,6 +24,18 @@ def test_definitions_name_the_export_job_and_one_asset_per_table():
     expected = {f"ocomms/{t.name}" for t in catalog.exported_tables()}
     assert keys == expected | {"ocomms/bundle", "ocomms/archive"}
     assert len(keys) == 36
+
+
+def test_definitions_name_the_operations_jobs_schedules_and_sensor():
+    jobs = {job.name for job in defs.resolve_all_job_defs()}
+    assert {"backup_organizations", "prune_exports"} <= jobs
+    assert {s.name for s in defs.schedules} == {"nightly_backup", "nightly_retention"}
+    backup = defs.resolve_schedule_def("nightly_backup")
+    assert backup.job_name == "backup_organizations"
+    assert backup.cron_schedule == BackupSettings.from_env().cron
+    assert defs.resolve_schedule_def("nightly_retention").job_name == "prune_exports"
+    assert {s.name for s in defs.sensors} == {"organization_partitions"}
+    assert defs.resolve_sensor_def("organization_partitions").default_status.value == "RUNNING"
 
 
 def test_every_asset_is_partitioned_by_organization():
