@@ -34,7 +34,13 @@ def test_definitions_name_the_operations_jobs_schedules_and_sensor():
     assert backup.job_name == "backup_organizations"
     assert backup.cron_schedule == BackupSettings.from_env().cron
     assert defs.resolve_schedule_def("nightly_retention").job_name == "prune_exports"
-    assert {s.name for s in defs.sensors} == {"organization_partitions"}
+    assert {s.name for s in defs.sensors} == {
+        "organization_partitions",
+        "export_requests",
+        "export_request_started",
+        "export_request_succeeded",
+        "export_request_failed",
+    }
     assert defs.resolve_sensor_def("organization_partitions").default_status.value == "RUNNING"
 
 

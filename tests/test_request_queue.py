@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ocomms_pipeline import request_queue
+from ocomms_pipeline import request_queue, run_tags
 from ocomms_pipeline.jobs import export_run_config
 from ocomms_pipeline.request_queue import ExportRequest, Finish
 from ocomms_pipeline.request_sensors import (
@@ -134,7 +134,12 @@ def test_plan_requests_one_run_per_new_request():
     assert plan.new_partitions == ["Other_org"]
     first = plan.run_requests[0]
     assert first.partition_key == ORG
-    assert first.tags == {REQUEST_TAG: a.key, REQUESTED_BY_TAG: USER}
+    assert first.tags == {
+        REQUEST_TAG: a.key,
+        REQUESTED_BY_TAG: USER,
+        run_tags.ORGANIZATION_TAG: ORG,  # one run per organization at a time (dagster.yaml)
+        run_tags.KIND_TAG: run_tags.KIND_REQUEST,
+    }
     assert first.run_config == export_run_config(USER)
 
 
