@@ -41,6 +41,16 @@ class ExportConfig(dg.Config):
     )
 
 
+class TablesConfig(dg.Config):
+    """Run config of the export op: optional outputs beside the JSON files."""
+
+    parquet: bool | None = Field(
+        default=None,
+        description="Also write parquet/<table>.parquet; null: the deployment's default "
+        "(OCOMMS_EXPORT_PARQUET).",
+    )
+
+
 def failure(error: BaseException) -> dg.Failure:
     """A run failure whose description is the one-line reason, and whether it was a refusal."""
     if isinstance(error, ExportError):
@@ -84,6 +94,11 @@ def table_metadata(bundle_path: Path, result: TableResult) -> dict[str, Any]:
         "sha256": result.sha256,
         "path": dg.MetadataValue.path(str(bundle_path / result.file)),
         "unknown_columns": dg.MetadataValue.json(result.unknown_columns),
+        **(
+            {"parquet": dg.MetadataValue.path(str(bundle_path / result.parquet["file"]))}
+            if result.parquet
+            else {}
+        ),
     }
 
 
@@ -96,11 +111,13 @@ def table_metadata(bundle_path: Path, result: TableResult) -> dict[str, Any]:
 )
 def export_tables(
     context: dg.OpExecutionContext,
+    config: TablesConfig,
     grant: Grant,
     database: OcommsDatabase,
     storage: ExportStorage,
 ) -> Iterator[dg.Output]:
     try:
+        parquet = storage.parquet_by_default() if config.parquet is None else config.parquet
         state = export_organization(
             database.url,
             grant.organization_id,
@@ -108,6 +125,8 @@ def export_tables(
             storage.path,
             context.run_id,
             lock_timeout_seconds=database.lock_timeout_seconds,
+            parquet=parquet,
+            connections=database.export_connections,
         )
     except ExportRefused as error:
         raise failure(error) from None

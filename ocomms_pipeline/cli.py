@@ -37,6 +37,15 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="ocomms database (default: $OCOMMS_DATABASE_URL)", default=None
     )
     export.add_argument("--verbose", action="store_true", help="show Dagster's run log")
+    export.add_argument(
+        "--parquet",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also write parquet/<table>.parquet (default: $OCOMMS_EXPORT_PARQUET)",
+    )
+
+    verify = commands.add_parser("verify", help="check a bundle's files against its manifest")
+    verify.add_argument("bundle_dir", type=Path, help="a published bundle directory")
 
     commands.add_parser("demo", help="seed a demo ocomms database and export one organization")
     _add_request_commands(commands)
@@ -100,6 +109,7 @@ def _export(args: argparse.Namespace) -> int:
             export_root=args.output_dir.expanduser().resolve(),
             database_url=database_url,
             quiet=not args.verbose,
+            parquet=args.parquet,
         )
     except ExportRefused as refusal:
         print(f"refused: {refusal}", file=sys.stderr)
@@ -114,10 +124,27 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from ocomms_pipeline.verification import verify_bundle
+
+    if not args.bundle_dir.is_dir():
+        print(f"error: {args.bundle_dir} is not a directory", file=sys.stderr)
+        return EXIT_USAGE
+    problems = verify_bundle(args.bundle_dir)
+    for problem in problems:
+        print(problem.line())
+    if problems:
+        return EXIT_FAILED
+    print(f"ok: {args.bundle_dir}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "export":
         return _export(args)
+    if args.command == "verify":
+        return _verify(args)
     if args.command == "demo":
         from ocomms_pipeline.demo import run_demo
 

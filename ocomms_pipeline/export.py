@@ -8,28 +8,21 @@ publishes the bundle are the bundle step's job (see ``bundle.publish``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ocomms_pipeline import bundle, catalog, drift, scoping
+from ocomms_pipeline import bundle, catalog, drift, references, scoping
 from ocomms_pipeline.authorization import Grant, authorize
-from ocomms_pipeline.catalog import Table
+from ocomms_pipeline.findings import Check, Problem
 from ocomms_pipeline.identifiers import Principal
+from ocomms_pipeline.parallel import map_shared
 from ocomms_pipeline.source import Snapshot, open_snapshot
-
-
-@dataclass(frozen=True)
-class TableResult:
-    table: str
-    file: str
-    rows: int
-    bytes: int
-    sha256: str
-    exported_columns: list[str]
-    excluded_columns: dict[str, dict[str, str]]
-    unknown_columns: list[str]
+from ocomms_pipeline.table_export import TableResult, TableSettings, export_table
+from ocomms_pipeline.table_scan import SecretValues
 
 
 @dataclass
@@ -50,6 +43,8 @@ class ExportState:
     tables: list[TableResult] = field(default_factory=list)
     not_exported_tables: dict[str, str] = field(default_factory=dict)
     unknown_tables: list[str] = field(default_factory=list)
+    parquet: bool = False
+    problems: list[dict[str, str]] = field(default_factory=list)  # findings.Problem as JSON
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,36 +53,6 @@ class ExportState:
     def from_json(cls, data: dict[str, Any]) -> ExportState:
         tables = [TableResult(**t) for t in data.pop("tables")]
         return cls(tables=tables, **data)
-
-
-def excluded_columns(table: Table) -> dict[str, dict[str, str]]:
-    return {
-        c.name: {"treatment": str(c.treatment), "reason": c.reason or ""}
-        for c in table.excluded_columns
-    }
-
-
-def export_table(
-    snapshot: Snapshot, table: Table, params: dict[str, Any], staging: Path, unknown: list[str]
-) -> TableResult:
-    writer = bundle.JsonArrayWriter(staging / f"{table.name}.json")
-    try:
-        query = scoping.json_rows_query(table, table.exported_columns)
-        writer.write_lines(snapshot.copy_lines(query, params))
-    except BaseException:
-        writer.abort()
-        raise
-    digest = writer.close()
-    return TableResult(
-        table=table.name,
-        file=digest.file,
-        rows=digest.rows,
-        bytes=digest.bytes,
-        sha256=digest.sha256,
-        exported_columns=[c.name for c in table.exported_columns],
-        excluded_columns=excluded_columns(table),
-        unknown_columns=unknown,
-    )
 
 
 def _new_state(
@@ -113,6 +78,49 @@ def _new_state(
     )
 
 
+def _table_tasks(
+    snapshot: Snapshot, schema: drift.SchemaDrift, settings: TableSettings
+) -> list[Callable[[Snapshot], tuple[TableResult, list[Problem]]]]:
+    """One task per exported table, largest first, so parallel connections finish together."""
+    sizes = snapshot.relation_sizes()
+    tables = sorted(catalog.exported_tables(), key=lambda t: -sizes.get(t.name, 0))
+    return [
+        partial(
+            export_table, table=t, unknown=schema.unknown_columns.get(t.name, []), settings=settings
+        )
+        for t in tables
+    ]
+
+
+def _export_tables(
+    snapshot: Snapshot, url: str, state: ExportState, settings: TableSettings, options: Options
+) -> None:
+    tasks = _table_tasks(snapshot, options.schema, settings)
+    outcomes = map_shared(
+        snapshot,
+        url,
+        tasks,
+        connections=options.connections,
+        lock_timeout_seconds=options.lock_timeout_seconds,
+    )
+    order = {t.name: n for n, t in enumerate(catalog.exported_tables())}
+    for result, problems in sorted(outcomes, key=lambda o: order[o[0].table]):
+        state.tables.append(result)
+        state.problems += [p.to_json() for p in problems]
+    for unresolved in references.resolve(settings.spill_dir):
+        table = unresolved.source.split(".")[0]
+        problem = Problem(table, Check.REFERENCES_RESOLVE, unresolved.reason())
+        state.problems.append(problem.to_json())
+    references.discard(settings.spill_dir)
+
+
+@dataclass(frozen=True)
+class Options:
+    schema: drift.SchemaDrift
+    connections: int
+    lock_timeout_seconds: float
+
+
 def export_organization(
     database_url: str,
     organization_id: str,
@@ -121,9 +129,12 @@ def export_organization(
     run_id: str,
     *,
     lock_timeout_seconds: float = 30.0,
+    parquet: bool = False,
+    connections: int = 1,
 ) -> ExportState:
     """Write every exported table of the organization into staging; return the state.
 
+    With ``connections`` > 1 tables are read in parallel on connections sharing the snapshot.
     On any failure the staging directory is removed before the error propagates.
     """
     started = datetime.now(UTC)
@@ -138,13 +149,15 @@ def export_organization(
             )
         ]
         params = {"org": organization_id, "users": users}
+        secrets = SecretValues.of(snapshot.fetch_all(scoping.secret_values_query(), params))
         state = _new_state(grant, snapshot, run_id, started, root)
         state.unknown_tables = schema.unknown_tables
+        state.parquet = parquet
+        settings = TableSettings(staging, params, parquet, secrets, staging / references.SPILL_DIR)
+        options = Options(schema, connections, lock_timeout_seconds)
         staging.mkdir(parents=True, exist_ok=False)
         try:
-            for table in catalog.exported_tables():
-                unknown = schema.unknown_columns.get(table.name, [])
-                state.tables.append(export_table(snapshot, table, params, staging, unknown))
+            _export_tables(snapshot, database_url, state, settings, options)
             bundle.write_json(staging / bundle.STATE_FILE, state.to_json())
         except BaseException:
             bundle.discard(staging)
@@ -185,6 +198,7 @@ def manifest(state: ExportState, finished: datetime) -> dict[str, Any]:
                 "exported_columns": t.exported_columns,
                 "excluded_columns": t.excluded_columns,
                 "unknown_columns": t.unknown_columns,
+                **({"parquet": t.parquet} if t.parquet else {}),
             }
             for t in state.tables
         },

@@ -25,12 +25,12 @@ export_organization_job = dg.define_asset_job(
 )
 
 
-def export_run_config(requested_by: str) -> dict[str, Any]:
-    """Run config for ``export_organization``: the requester goes to the owner gate."""
-    return {
-        "ops": {
-            "organization_tables": {
-                "ops": {"authorize_requester": {"config": {"requested_by": requested_by}}}
-            }
-        }
-    }
+def export_run_config(requested_by: str, parquet: bool | None = None) -> dict[str, Any]:
+    """Run config for ``export_organization``: the requester goes to the owner gate.
+
+    ``parquet`` None leaves Parquet copies to the deployment's default.
+    """
+    ops: dict[str, Any] = {"authorize_requester": {"config": {"requested_by": requested_by}}}
+    if parquet is not None:
+        ops["export_tables"] = {"config": {"parquet": parquet}}
+    return {"ops": {"organization_tables": {"ops": ops}}}

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
+
+from ocomms_pipeline.errors import ExportError
+
+PARQUET_ENV = "OCOMMS_EXPORT_PARQUET"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def env_flag(name: str) -> bool:
+    """A yes/no environment variable; anything else is an error, not a silent default."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ExportError(f"{name} must be true or false, not {os.environ[name]!r}")
 
 
 class OcommsDatabase(dg.ConfigurableResource):
@@ -20,6 +37,12 @@ class OcommsDatabase(dg.ConfigurableResource):
         default=30.0,
         description="How long an export waits for a table lock (e.g. a migration) before failing.",
     )
+    export_connections: int = Field(
+        default=2,
+        ge=1,
+        description="Connections an export reads tables on at once, all sharing its snapshot "
+        "(1: one connection, no exported snapshot).",
+    )
 
 
 class ExportStorage(dg.ConfigurableResource):
@@ -29,6 +52,17 @@ class ExportStorage(dg.ConfigurableResource):
     """
 
     root: str = Field(description="Directory that receives bundles (OCOMMS_EXPORT_ROOT).")
+    parquet: bool | None = Field(
+        default=None,
+        description="Write Parquet copies of the tables by default; unset: OCOMMS_EXPORT_PARQUET "
+        "(true/false, default false). A run's own parquet setting wins.",
+    )
+
+    def parquet_by_default(self) -> bool:
+        """This deployment's default, read when a run starts (not when the code loads)."""
+        if self.parquet is not None:
+            return self.parquet
+        return env_flag(PARQUET_ENV)
 
     @property
     def path(self) -> Path:

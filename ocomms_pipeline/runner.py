@@ -77,6 +77,7 @@ def run_export(
     lock_timeout_seconds: float | None = None,
     tags: dict[str, str] | None = None,
     quiet: bool = True,
+    parquet: bool | None = None,
 ) -> ExportOutcome:
     """Export one organization synchronously; refusals and errors come back as outcomes."""
     from ocomms_pipeline.definitions import defs
@@ -85,7 +86,7 @@ def run_export(
     instance = instance or instance_for_cli()
     if not instance.has_dynamic_partition(organizations.name, organization_id):
         instance.add_dynamic_partitions(organizations.name, [organization_id])
-    run_config: dict[str, Any] = export_run_config(requested_by)
+    run_config: dict[str, Any] = export_run_config(requested_by, parquet)
     resources: dict[str, Any] = {}
     if export_root is not None:
         resources["storage"] = {"config": {"root": str(export_root)}}

@@ -19,6 +19,7 @@ from ocomms_pipeline.catalog import (
     ReferencedUsers,
     Table,
     ThroughParent,
+    Treatment,
 )
 
 TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
@@ -117,3 +118,36 @@ def json_rows_query(table: Table, columns: tuple[Column, ...]) -> str:
         f"CROSS JOIN LATERAL (SELECT {projection}) r "
         f"WHERE {row_predicate(table)} ORDER BY {order_by(table)}"
     )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _secret_value_selects(table: Table) -> list[str]:
+    secrets = [c for c in table.columns if c.treatment is Treatment.SECRET]
+    if not secrets:
+        return []
+    if table.exported:
+        where = row_predicate(table)
+    else:
+        owners = [c for c in table.columns if c.references == catalog.USERS_TABLE]
+        if not owners:
+            return []
+        where = f"{qualified(table, owners[0].name)} = ANY(%(users)s::text[])"
+    return [
+        f"SELECT {_literal(f'{table.name}.{c.name}')} AS origin, "
+        f"{qualified(table, c.name)}::text AS value FROM {quote(table.name)} WHERE {where}"
+        for c in secrets
+    ]
+
+
+def secret_values_query() -> str:
+    """(origin, value) of every secret tied to the organization, for the no-secret check.
+
+    Secrets of exported tables are taken from the organization's rows; secrets of tables
+    never exported (sessions, OAuth tokens, ...) from the rows of the users the export
+    carries. Tables of neither kind (``verifications``, keyed by an address) are not read.
+    """
+    selects = [s for t in catalog.TABLES for s in _secret_value_selects(t)]
+    return " UNION ALL ".join(selects)

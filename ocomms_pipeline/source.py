@@ -15,12 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg import IsolationLevel
+from psycopg import IsolationLevel, sql
+
+from ocomms_pipeline.errors import ExportError
 
 # CSV with delimiter and quote bytes that PostgreSQL's JSON output never contains raw
 # (control characters are always \u-escaped), so each COPY line is the JSON text verbatim.
 _COPY_OPTIONS = "(FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
 APPLICATION_NAME = "ocomms-pipeline"
+COPY_CHUNK = 4 << 20
 
 
 def libpq_url(url: str) -> str:
@@ -74,6 +77,43 @@ class Snapshot:
         ):
             yield from copy
 
+    def copy_chunks(
+        self, query: str, params: Mapping[str, Any], chunk_bytes: int = COPY_CHUNK
+    ) -> Iterator[bytearray]:
+        """Stream result lines in chunks of whole lines of about ``chunk_bytes``.
+
+        The only per-row work in Python is appending the row to the chunk: everything else
+        (separators, hashing, checks, decoding) runs once per chunk.
+        """
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(f"COPY ({query}) TO STDOUT {_COPY_OPTIONS}", params) as copy,
+        ):
+            chunk = bytearray()
+            for row in copy:
+                chunk += row
+                if len(chunk) >= chunk_bytes:
+                    yield chunk
+                    chunk = bytearray()
+            if chunk:
+                yield chunk
+
+    def export_snapshot(self) -> str:
+        """Name this transaction's snapshot so other connections can read exactly it."""
+        row = self.fetch_one("SELECT pg_export_snapshot()")
+        assert row is not None
+        return row[0]
+
+    def relation_sizes(self, schema: str = "public") -> dict[str, int]:
+        """On-disk size of each table: the cost estimate that orders parallel work."""
+        rows = self.fetch_all(
+            "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p')",
+            {"schema": schema},
+        )
+        return {name: size for name, size in rows}
+
     def live_columns(self, schema: str = "public") -> dict[str, list[str]]:
         """The columns the database really has, table by table, in ordinal order.
 
@@ -94,25 +134,56 @@ class Snapshot:
         return tables
 
 
+_START = (
+    "SELECT set_config('lock_timeout', %s, true), pg_current_snapshot()::text,"
+    " now(), current_setting('server_version')"
+)
+
+
+def _start(conn: psycopg.Connection, lock_timeout_seconds: float) -> SnapshotInfo:
+    with conn.cursor() as cur:
+        cur.execute(_START, (f"{int(lock_timeout_seconds * 1000)}ms",))
+        _, snapshot_id, taken_at, version = cur.fetchone()
+    return SnapshotInfo(snapshot_id, taken_at.astimezone(UTC), version)
+
+
+@contextmanager
+def _read_only_transaction(url: str) -> Iterator[psycopg.Connection]:
+    with connect(url) as conn:
+        conn.isolation_level = IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        try:
+            yield conn
+        finally:
+            if not conn.closed:
+                conn.rollback()
+
+
 @contextmanager
 def open_snapshot(url: str, *, lock_timeout_seconds: float = 30.0) -> Iterator[Snapshot]:
     """Open the export's transaction; it is rolled back (never committed) when done.
 
     ``lock_timeout`` keeps an export from queueing forever behind a migration's exclusive lock.
     """
-    with connect(url) as conn:
-        conn.isolation_level = IsolationLevel.REPEATABLE_READ
-        conn.read_only = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT set_config('lock_timeout', %s, true), pg_current_snapshot()::text,"
-                    " now(), current_setting('server_version')",
-                    (f"{int(lock_timeout_seconds * 1000)}ms",),
-                )
-                _, snapshot_id, taken_at, version = cur.fetchone()
-            info = SnapshotInfo(snapshot_id, taken_at.astimezone(UTC), version)
-            yield Snapshot(conn, info)
-        finally:
-            if not conn.closed:
-                conn.rollback()
+    with _read_only_transaction(url) as conn:
+        yield Snapshot(conn, _start(conn, lock_timeout_seconds))
+
+
+@contextmanager
+def open_shared_snapshot(
+    url: str, exported: str, expected: SnapshotInfo, *, lock_timeout_seconds: float = 30.0
+) -> Iterator[Snapshot]:
+    """Another connection reading the snapshot ``exported`` by a running export transaction.
+
+    This is how ``pg_dump -j`` reads tables in parallel without losing consistency. The
+    connection proves it sees the very snapshot the export authorised and started in.
+    """
+    with _read_only_transaction(url) as conn:
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(exported))
+        info = _start(conn, lock_timeout_seconds)
+        if info.snapshot_id != expected.snapshot_id:
+            raise ExportError(
+                f"a parallel connection read snapshot {info.snapshot_id}, "
+                f"not the export's {expected.snapshot_id}"
+            )
+        yield Snapshot(conn, expected)

@@ -1,0 +1,76 @@
+"""The bundle checks of one export, evaluated on its staged files before publication.
+
+Dagster-free so the asset checks, tests and other jobs evaluate them the same way. Each
+exported table gets every check of ``findings.Check``; a check passes when nothing was found
+against it: while the rows streamed (keys, secrets, references), in the snapshot (the
+organization's row count), or now, reading the staged files back (size, sha256, rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ocomms_pipeline import catalog
+from ocomms_pipeline.export import ExportState, load_state, manifest
+from ocomms_pipeline.findings import Check, Problem
+from ocomms_pipeline.verification import check_json_file, check_parquet_file
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    table: str
+    check: Check
+    passed: bool
+    reasons: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _snapshot_problems(state: ExportState) -> list[Problem]:
+    return [
+        Problem(
+            t.table,
+            Check.ROW_COUNT,
+            f"{t.rows:,} rows written, {t.snapshot_rows:,} in the export snapshot",
+        )
+        for t in state.tables
+        if t.rows != t.snapshot_rows
+    ]
+
+
+def _file_problems(staging: Path, state: ExportState) -> list[Problem]:
+    entries = manifest(state, datetime.now(UTC))["tables"]
+    problems = []
+    for name, entry in entries.items():
+        problems += check_json_file(staging, name, entry)
+        problems += check_parquet_file(staging, name, entry)
+    return problems
+
+
+def _metadata(state: ExportState, table: str) -> dict[str, Any]:
+    result = next((t for t in state.tables if t.table == table), None)
+    found = {
+        "partition": state.organization_id,
+        "snapshot": state.snapshot_id,
+        "bundle": state.bundle_path,
+    }
+    if result is not None:
+        found |= {"rows": result.rows, "snapshot_rows": result.snapshot_rows}
+    return found
+
+
+def evaluate_staged(staging: Path) -> tuple[ExportState, list[CheckOutcome]]:
+    """Every check of every exported table of the export staged in ``staging``."""
+    state = load_state(staging)
+    problems = [Problem.from_json(p) for p in state.problems]
+    problems += _snapshot_problems(state)
+    problems += _file_problems(staging, state)
+    outcomes = []
+    for table in catalog.exported_tables():
+        metadata = _metadata(state, table.name)
+        for check in Check:
+            reasons = [p.reason for p in problems if p.table == table.name and p.check is check]
+            outcomes.append(CheckOutcome(table.name, check, not reasons, reasons, metadata))
+    return state, outcomes

@@ -1,0 +1,134 @@
+"""Do the ids a bundle's rows point at resolve inside the bundle? Checked in flat memory.
+
+A million messages are referenced by reactions, notifications, replies...: holding every id
+in a set would make memory grow with the organization. Instead each table's scan spills the
+ids it holds (keys) and the ids it points at (references) to disk, split into buckets by a
+hash of the id, and resolution then reads one bucket at a time: memory is the size of one
+bucket, a small fraction of the ids, whatever the size of the bundle.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+BUCKETS = 32
+SPILL_DIR = ".reference-spill"
+EXAMPLES = 3
+_SCHEMA = pa.schema([("id", pa.string())])
+
+
+def _buckets(values: pa.StringArray) -> np.ndarray:
+    """A bucket per value from its length and last four bytes, vectorised over the buffers."""
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)
+    offsets = offsets[values.offset : values.offset + len(values) + 1]
+    data_buffer = values.buffers()[2]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer else np.zeros(0, np.uint8)
+    if not len(data):
+        data = np.zeros(1, np.uint8)
+    ends = offsets[1:].astype(np.int64)
+    lengths = ends - offsets[:-1]
+    mixed = lengths.astype(np.uint64)
+    for back in range(1, 5):
+        present = lengths >= back
+        byte = np.where(present, data[np.clip(ends - back, 0, len(data) - 1)], 0)
+        mixed = mixed * np.uint64(1_000_003) + byte.astype(np.uint64)
+    return (mixed % np.uint64(BUCKETS)).astype(np.int64)
+
+
+class ReferenceSpill:
+    """One table's keys and references, appended batch by batch to bucket files on disk."""
+
+    def __init__(self, directory: Path, table_name: str) -> None:
+        self.directory = directory / table_name
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
+
+    def add(self, kind: str, target: str, source: str, values: pa.Array | pa.ChunkedArray) -> None:
+        """Record ``values`` as keys of ``target`` (kind "key") or references to it ("ref")."""
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        values = pc.unique(pc.drop_null(values.cast(pa.string())))
+        if len(values) == 0:
+            return
+        buckets = _buckets(values)
+        order = np.argsort(buckets, kind="stable")
+        counts = np.bincount(buckets, minlength=BUCKETS)
+        ordered = values.take(pa.array(order))
+        metadata = {"kind": kind, "target": target, "source": source}
+        start = 0
+        for bucket, count in enumerate(counts):
+            if count:
+                batch = pa.record_batch([ordered.slice(start, count)], schema=_SCHEMA)
+                self._writer(bucket).write_batch(batch, custom_metadata=metadata)
+                start += count
+
+    def _writer(self, bucket: int) -> pa.ipc.RecordBatchStreamWriter:
+        if bucket not in self._writers:
+            path = self.directory / f"{bucket}.arrows"
+            self._writers[bucket] = pa.ipc.new_stream(str(path), _SCHEMA)
+        return self._writers[bucket]
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+
+@dataclass
+class Unresolved:
+    """Ids one referencing column holds that the target table's file does not."""
+
+    source: str  # "table.column"
+    target: str
+    count: int = 0
+    examples: list[str] | None = None
+
+    def reason(self) -> str:
+        shown = ", ".join(repr(e) for e in self.examples or [])
+        return f"{self.source}: {self.count:,} ids not found in {self.target}, e.g. {shown}"
+
+
+def _read_bucket(directory: Path, bucket: int) -> tuple[dict, dict]:
+    keys: dict[str, list[pa.Array]] = defaultdict(list)
+    refs: dict[tuple[str, str], list[pa.Array]] = defaultdict(list)
+    for path in sorted(directory.glob(f"*/{bucket}.arrows")):
+        with pa.ipc.open_stream(str(path)) as reader:
+            while True:
+                try:
+                    batch, meta = reader.read_next_batch_with_custom_metadata()
+                except StopIteration:
+                    break
+                kind, target, source = (meta[k].decode() for k in (b"kind", b"target", b"source"))
+                if kind == "key":
+                    keys[target].append(batch.column(0))
+                else:
+                    refs[(target, source)].append(batch.column(0))
+    return keys, refs
+
+
+def resolve(directory: Path) -> list[Unresolved]:
+    """Every referencing column with ids missing from its target, bucket by bucket."""
+    found: dict[str, Unresolved] = {}
+    for bucket in range(BUCKETS):
+        keys, refs = _read_bucket(directory, bucket)
+        for (target, source), arrays in sorted(refs.items()):
+            values = pc.unique(pa.concat_arrays(arrays))
+            known = pa.concat_arrays(keys[target]) if keys[target] else pa.array([], pa.string())
+            missing = values.filter(pc.invert(pc.is_in(values, value_set=known)))
+            if len(missing):
+                entry = found.setdefault(source, Unresolved(source, target, 0, []))
+                entry.count += len(missing)
+                first = missing.take(pc.sort_indices(missing)[:EXAMPLES]).to_pylist()
+                entry.examples = sorted([*(entry.examples or []), *first])[:EXAMPLES]
+    return sorted(found.values(), key=lambda u: u.source)
+
+
+def discard(directory: Path) -> None:
+    shutil.rmtree(directory, ignore_errors=True)
