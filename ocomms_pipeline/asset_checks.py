@@ -18,20 +18,53 @@ from ocomms_pipeline import bundle, catalog
 from ocomms_pipeline.assets import failure, table_key
 from ocomms_pipeline.checks import CheckOutcome, evaluate_staged
 from ocomms_pipeline.errors import ExportError
+from ocomms_pipeline.export import ExportState
 from ocomms_pipeline.findings import DESCRIPTIONS, Check
 from ocomms_pipeline.resources import ExportStorage
 
 SHOWN_REASONS = 10
+SCHEMA_KNOWN = "schema_known"
+SCHEMA_KNOWN_DESCRIPTION = (
+    "Warns when the database has columns the catalog does not know (an ocomms upgrade): they "
+    "are not exported until the catalog classifies them."
+)
 
 
 def check_specs() -> list[dg.AssetCheckSpec]:
-    return [
+    blocking = [
         dg.AssetCheckSpec(
             str(check), asset=table_key(t.name), description=DESCRIPTIONS[check], blocking=True
         )
         for t in catalog.exported_tables()
         for check in Check
     ]
+    drift = [
+        dg.AssetCheckSpec(
+            SCHEMA_KNOWN, asset=table_key(t.name), description=SCHEMA_KNOWN_DESCRIPTION
+        )
+        for t in catalog.exported_tables()
+    ]
+    return blocking + drift
+
+
+def _schema_results(state: ExportState) -> Iterator[dg.AssetCheckResult]:
+    """Unknown columns were withheld (default deny); say so where the operator looks."""
+    for result in state.tables:
+        yield dg.AssetCheckResult(
+            asset_key=table_key(result.table),
+            check_name=SCHEMA_KNOWN,
+            passed=not result.unknown_columns,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "partition": state.organization_id,
+                "unknown_columns": dg.MetadataValue.json(result.unknown_columns),
+            },
+            description=(
+                f"not exported, unknown to the catalog: {', '.join(result.unknown_columns)}"
+                if result.unknown_columns
+                else None
+            ),
+        )
 
 
 def _result(outcome: CheckOutcome) -> dg.AssetCheckResult:
@@ -66,12 +99,13 @@ def check_organization_tables(
             allow_retries=False,
         )
     try:
-        _, outcomes = evaluate_staged(staging)
+        state, outcomes = evaluate_staged(staging)
     except BaseException:
         bundle.discard(staging)
         raise
     for outcome in outcomes:
         yield _result(outcome)
+    yield from _schema_results(state)
     failed = [o for o in outcomes if not o.passed]
     if failed:
         bundle.discard(staging)
