@@ -16,7 +16,7 @@ import dagster as dg
 
 from ocomms_pipeline import bundle, catalog
 from ocomms_pipeline.assets import failure, table_key
-from ocomms_pipeline.checks import CheckOutcome, evaluate_staged
+from ocomms_pipeline.checks import CheckOutcome, evaluate_staged, failure_summary
 from ocomms_pipeline.errors import ExportError
 from ocomms_pipeline.export import ExportState
 from ocomms_pipeline.findings import DESCRIPTIONS, Check
@@ -106,13 +106,7 @@ def check_organization_tables(
     for outcome in outcomes:
         yield _result(outcome)
     yield from _schema_results(state)
-    failed = [o for o in outcomes if not o.passed]
-    if failed:
+    problem = failure_summary(outcomes)
+    if problem:
         bundle.discard(staging)
-        first = failed[0]
-        raise failure(
-            ExportError(
-                f"{len(failed)} bundle checks failed, nothing was published; "
-                f"first: {first.table} {first.check}: {first.reasons[0]}"
-            )
-        )
+        raise failure(ExportError(problem))

@@ -17,8 +17,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from ocomms_pipeline import identifiers
+from ocomms_pipeline import bundle, identifiers
 from ocomms_pipeline.assets import BUNDLE_KEY, bundle_metadata, table_key, table_metadata
+from ocomms_pipeline.checks import evaluate_staged, failure_summary
 from ocomms_pipeline.errors import ExportError, describe
 from ocomms_pipeline.export import export_organization
 from ocomms_pipeline.publishing import Published, publish_staged
@@ -79,7 +80,22 @@ def back_up_one(
         run_id,
         lock_timeout_seconds=database.lock_timeout_seconds,
     )
+    verify_staged(root, org, run_id)
     return publish_staged(root, org, run_id)
+
+
+def verify_staged(root: Path, organization_id: str, run_id: str) -> None:
+    """The export job's blocking checks, for a backup: a bundle that fails one is not published."""
+    staging = bundle.staging_dir(root, organization_id, run_id)
+    try:
+        _, outcomes = evaluate_staged(staging)
+    except BaseException:
+        bundle.discard(staging)
+        raise
+    problem = failure_summary(outcomes)
+    if problem:
+        bundle.discard(staging)
+        raise ExportError(problem)
 
 
 def materializations(published: Published) -> Iterator[dg.AssetMaterialization]:

@@ -74,3 +74,15 @@ def evaluate_staged(staging: Path) -> tuple[ExportState, list[CheckOutcome]]:
             reasons = [p.reason for p in problems if p.table == table.name and p.check is check]
             outcomes.append(CheckOutcome(table.name, check, not reasons, reasons, metadata))
     return state, outcomes
+
+
+def failure_summary(outcomes: list[CheckOutcome]) -> str | None:
+    """One line for a run that a failed blocking check stopped, or None when all passed."""
+    failed = [o for o in outcomes if not o.passed]
+    if not failed:
+        return None
+    first = failed[0]
+    return (
+        f"{len(failed)} bundle checks failed, nothing was published; "
+        f"first: {first.table} {first.check}: {first.reasons[0]}"
+    )

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
+import psycopg
 import pytest
 
 from ocomms_pipeline import bundle, catalog
@@ -190,3 +191,31 @@ def test_publishing_takes_the_next_name_when_another_run_published_first(seeded_
     assert published.path == taken.with_name(taken.name + "-1")
     assert read_manifest(published.path)["dagster_run_id"] == "run-one"
     assert read_manifest(taken) == {}
+
+
+def test_a_backup_that_fails_a_bundle_check_is_not_published(make_database, tmp_path, monkeypatch):
+    """A secret value surfacing in an exported column (a user named after their session token)
+    fails the blocking checks: that organization's backup is withheld, the others publish."""
+    db = make_database()
+    acme, globex = db.sample.orgs["Acme"], db.sample.orgs["Globex"]
+    only_in_acme = [u for u in db.sample.members["Acme"] if u not in db.sample.members["Globex"]]
+    with psycopg.connect(db.url) as conn:
+        user, token = conn.execute(
+            "SELECT user_id, token FROM sessions WHERE user_id = ANY(%s) ORDER BY 1 LIMIT 1",
+            (only_in_acme,),
+        ).fetchone()
+        conn.execute("UPDATE users SET name = %s WHERE id = %s", (token, user))
+    monkeypatch.setenv("OCOMMS_DATABASE_URL", db.url)
+    monkeypatch.setenv("OCOMMS_EXPORT_ROOT", str(tmp_path / "exports"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(organizations.name, [acme, globex])
+        request = dg.RunRequest(run_config=backup_run_config([acme, globex], "operator:nightly"))
+        result = _execute(instance, request)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+        reason = failure.step_failure_data.user_failure_data.metadata["failures"].value[acme]
+        assert "bundle checks failed" in reason and "users" in reason
+        assert instance.get_materialized_partitions(BUNDLE_KEY) == {globex}
+    assert bundle.finished_bundles(tmp_path / "exports", acme) == []
+    assert not [p for p in (tmp_path / "exports" / acme).iterdir()]
+    assert len(bundle.finished_bundles(tmp_path / "exports", globex)) == 1
