@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-
 import psycopg
 
 from ocomms_pipeline.bundle import BUNDLE_PATTERN, finished_bundles
 
 from .exports import all_files, export, read_manifest, tree
+from .locks import table_locked
 
 
 def test_a_failure_midway_leaves_no_bundle_and_a_retry_succeeds(make_database, tmp_path):
     """A table locked by a migration makes the export fail after earlier files were written."""
     db = make_database()
     acme, owner = db.sample.orgs["Acme"], db.sample.owners["Acme"][0]
-    locked = threading.Event()
-    release = threading.Event()
-
-    def hold_lock() -> None:
-        with psycopg.connect(db.url) as conn:
-            conn.execute("LOCK TABLE link_previews IN ACCESS EXCLUSIVE MODE")
-            locked.set()
-            release.wait(60)
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    with table_locked(db.url):
         outcome = export(db.url, acme, owner, tmp_path, lock_timeout_seconds=0.5)
-    finally:
-        release.set()
-        holder.join()
     assert outcome.outcome == "failed"
     assert "lock" in outcome.reason
     assert tree(tmp_path) in ([], [acme]), tree(tmp_path)

@@ -19,8 +19,7 @@ import psycopg.errors
 import pytest
 
 from .exports import export, read_manifest, read_table
-
-APP = "ocomms-pipeline"
+from .locks import table_locked, wait_for_export_to_block
 
 
 @dataclass
@@ -182,21 +181,6 @@ def visible(url: str, snapshot: str, xids: set[int]) -> set[int]:
     return {r[0] for r in rows}
 
 
-def wait_for_export_to_block(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            waiting = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
-                "AND wait_event_type = 'Lock'",
-                (APP,),
-            ).fetchone()[0]
-            if waiting:
-                return
-            time.sleep(0.05)
-    raise AssertionError("the export never reached the locked table")
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_bundle_is_exactly_the_snapshot_under_concurrent_writes(make_database, tmp_path, seed):
     db = make_database()
@@ -216,29 +200,17 @@ def test_the_bundle_is_exactly_the_snapshot_under_concurrent_writes(make_databas
         }
     log = Log()
     writers = [Writer(db.url, org, owner, log, seed * 10 + i) for i in range(2)]
-    release = threading.Event()
-    locked = threading.Event()
-
-    def hold_lock() -> None:
-        with psycopg.connect(db.url) as conn:
-            conn.execute("LOCK TABLE link_previews IN ACCESS EXCLUSIVE MODE")
-            locked.set()
-            release.wait(60)
-
-    holder = threading.Thread(target=hold_lock, daemon=True)
-    holder.start()
-    assert locked.wait(10)
-    for w in writers:
-        w.start()
     result: dict = {}
     exporter = threading.Thread(
         target=lambda: result.update(outcome=export(db.url, org, owner, tmp_path)), daemon=True
     )
-    time.sleep(0.3)  # writes committed before the snapshot must be in the bundle
-    exporter.start()
-    wait_for_export_to_block(db.url)
-    time.sleep(0.5)  # ...and writes after it must not
-    release.set()
+    with table_locked(db.url):
+        for w in writers:
+            w.start()
+        time.sleep(0.3)  # writes committed before the snapshot must be in the bundle
+        exporter.start()
+        wait_for_export_to_block(db.url)
+        time.sleep(0.5)  # ...and writes after it must not
     exporter.join(120)
     for w in writers:
         w.stop.set()

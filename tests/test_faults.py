@@ -7,7 +7,6 @@ each fault strikes after some files were already written.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import signal
@@ -15,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -23,29 +21,9 @@ import psycopg
 from ocomms_pipeline.bundle import STAGING_PREFIX, finished_bundles
 
 from .exports import export, read_manifest
-from .test_consistency import wait_for_export_to_block
+from .locks import table_locked, wait_for_export_to_block
 
 CLI = str(Path(sys.executable).with_name("ocomms-pipeline"))
-
-
-@contextlib.contextmanager
-def table_locked(url: str, table: str = "link_previews") -> Iterator[None]:
-    locked, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with psycopg.connect(url) as conn:
-            conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-            locked.set()
-            release.wait(120)
-
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    assert locked.wait(10)
-    try:
-        yield
-    finally:
-        release.set()
-        holder.join(30)
 
 
 def staging_dirs(root: Path, org: str) -> list[Path]:

@@ -9,8 +9,8 @@ import pytest
 
 from ocomms_pipeline.bundle import STAGING_PREFIX, finished_bundles
 
+from .locks import wait_for_export_to_block
 from .requests_world import open_world as _open_world
-from .test_consistency import wait_for_export_to_block
 
 
 @pytest.fixture(scope="module")
