@@ -7,9 +7,11 @@ its bundle and its archive on disk. The sensors only copy the path and checksum 
 records into the request row.
 """
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 from dagster import DagsterEventType
 
 from ocomms_pipeline import archive, bundle, identifiers
@@ -43,16 +45,30 @@ def bundle_to_archive(context: dg.AssetExecutionContext, root: Path, organizatio
     return published
 
 
+class ArchiveConfig(dg.Config):
+    """Whether this run packs its bundle into a zip."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Pack the bundle into ocomms-export-<time>.zip, what an owner downloads. "
+        "Export requests always do; an operator's export that only needs the bundle can skip it.",
+    )
+
+
 @dg.asset(
     key=ARCHIVE_KEY,
+    output_required=False,
     deps=[BUNDLE_KEY],
     partitions_def=organizations,
     group_name=GROUP,
     description="The bundle packed as ocomms-export-<time>.zip beside it: what an owner downloads.",
 )
 def organization_archive(
-    context: dg.AssetExecutionContext, storage: ExportStorage
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext, config: ArchiveConfig, storage: ExportStorage
+) -> Iterator[dg.MaterializeResult]:
+    if not config.enabled:
+        context.log.info("archive not asked for in this run: the bundle alone is published")
+        return
     try:
         organization = identifiers.organization_id(context.partition_key)
         source = bundle_to_archive(context, storage.path, organization)
@@ -60,7 +76,7 @@ def organization_archive(
     except (ExportError, OSError, ValueError, KeyError) as error:
         raise failure(error) from error
     context.log.info(f"archived {source.name} as {packed.path.name} ({packed.bytes:,} bytes)")
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(packed.path)),
             "sha256": packed.sha256,

@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="also write parquet/<table>.parquet (default: $OCOMMS_EXPORT_PARQUET)",
     )
+    export.add_argument(
+        "--archive",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also pack the bundle into ocomms-export-<time>.zip beside it (default: yes)",
+    )
 
     verify = commands.add_parser("verify", help="check a bundle's files against its manifest")
     verify.add_argument("bundle_dir", type=Path, help="a published bundle directory")
@@ -110,6 +116,7 @@ def _export(args: argparse.Namespace) -> int:
             database_url=database_url,
             quiet=not args.verbose,
             parquet=args.parquet,
+            archive=args.archive,
         )
     except ExportRefused as refusal:
         print(f"refused: {refusal}", file=sys.stderr)

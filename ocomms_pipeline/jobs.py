@@ -25,12 +25,21 @@ export_organization_job = dg.define_asset_job(
 )
 
 
-def export_run_config(requested_by: str, parquet: bool | None = None) -> dict[str, Any]:
+ARCHIVE_OP = "ocomms__archive"
+
+
+def export_run_config(
+    requested_by: str, parquet: bool | None = None, archive: bool = True
+) -> dict[str, Any]:
     """Run config for ``export_organization``: the requester goes to the owner gate.
 
-    ``parquet`` None leaves Parquet copies to the deployment's default.
+    ``parquet`` None leaves Parquet copies to the deployment's default; ``archive`` False
+    publishes the bundle without its zip.
     """
     ops: dict[str, Any] = {"authorize_requester": {"config": {"requested_by": requested_by}}}
     if parquet is not None:
         ops["export_tables"] = {"config": {"parquet": parquet}}
-    return {"ops": {"organization_tables": {"ops": ops}}}
+    config: dict[str, Any] = {"organization_tables": {"ops": ops}}
+    if not archive:
+        config[ARCHIVE_OP] = {"config": {"enabled": False}}
+    return {"ops": config}

@@ -78,6 +78,7 @@ def run_export(
     tags: dict[str, str] | None = None,
     quiet: bool = True,
     parquet: bool | None = None,
+    archive: bool = True,
 ) -> ExportOutcome:
     """Export one organization synchronously; refusals and errors come back as outcomes."""
     from ocomms_pipeline.definitions import defs
@@ -86,7 +87,7 @@ def run_export(
     instance = instance or instance_for_cli()
     if not instance.has_dynamic_partition(organizations.name, organization_id):
         instance.add_dynamic_partitions(organizations.name, [organization_id])
-    run_config: dict[str, Any] = export_run_config(requested_by, parquet)
+    run_config: dict[str, Any] = export_run_config(requested_by, parquet, archive)
     resources: dict[str, Any] = {}
     if export_root is not None:
         resources["storage"] = {"config": {"root": str(export_root)}}

@@ -33,21 +33,35 @@ def qualified(table: Table, column: str) -> str:
     return f"{quote(table.name)}.{quote(column)}"
 
 
-def _path_predicate(table: Table, path: InOrganization | ThroughParent) -> str:
+def _path_predicate(table: Table, path: InOrganization | ThroughParent, *, alone: bool) -> str:
     if isinstance(path, InOrganization):
         return f"{qualified(table, path.column)} = %(org)s"
     nulls = "".join(f" AND {qualified(table, c)} IS NULL" for c in path.only_when_null)
     parent = catalog.table(path.parent)
-    return f"({qualified(table, path.column)} IN ({scoped_keys(parent)}){nulls})"
+    if alone or isinstance(parent.scope, InOrganization):
+        # Alone, IN becomes a semi-join; under an OR, a hashed subplan, which is right for a
+        # parent as small as the organization's channels or conversations.
+        return f"({qualified(table, path.column)} IN ({scoped_keys(parent)}){nulls})"
+    if parent.name == table.name:
+        raise ValueError(f"{table.name} cannot be scoped through itself")
+    (key,) = parent.primary_key
+    # Under an OR, IN on a large parent (a million messages) stays a hashed subplan only while
+    # its keys fit in work_mem; past that PostgreSQL rescans the parent for every row. EXISTS
+    # costs one primary-key probe per row instead, whatever the parent's size.
+    return (
+        f"(EXISTS (SELECT 1 FROM {quote(parent.name)} WHERE {qualified(parent, key)} = "
+        f"{qualified(table, path.column)} AND {row_predicate(parent)}){nulls})"
+    )
 
 
 def row_predicate(table: Table) -> str:
     """The WHERE clause that keeps exactly the table's rows of one organization."""
     scope = table.scope
     if isinstance(scope, InOrganization | ThroughParent):
-        return _path_predicate(table, scope)
+        return _path_predicate(table, scope, alone=True)
     if isinstance(scope, AnyOf):
-        return "(" + " OR ".join(_path_predicate(table, p) for p in scope.paths) + ")"
+        paths = [_path_predicate(table, p, alone=False) for p in scope.paths]
+        return "(" + " OR ".join(paths) + ")"
     if isinstance(scope, ReferencedUsers):
         return f"{qualified(table, scope.column)} = ANY(%(users)s::text[])"
     if isinstance(scope, ReferencedBy):
@@ -77,8 +91,11 @@ def referenced_users_query() -> str:
     Users are global, so the organization's users are not a filter on ``users``: they are
     whoever its members, messages, reactions, invitations... mention.
     """
+    # DISTINCT per part: a million messages name a few hundred authors, and deduplicating
+    # each column first keeps the UNION small enough to hash instead of sorting every row.
     parts = [
-        f"SELECT {qualified(t, c.name)} AS user_id FROM {quote(t.name)} WHERE {row_predicate(t)}"
+        f"SELECT DISTINCT {qualified(t, c.name)} AS user_id FROM {quote(t.name)} "
+        f"WHERE {row_predicate(t)}"
         for t in catalog.exported_tables()
         if not isinstance(t.scope, ReferencedUsers)
         for c in t.exported_columns

@@ -64,7 +64,10 @@ class _Files:
             else None
         )
         self.scan = TableScan(
-            table, secrets=settings.secrets, spill=ReferenceSpill(settings.spill_dir, table.name)
+            table,
+            secrets=settings.secrets,
+            spill=ReferenceSpill(settings.spill_dir, table.name),
+            one_record_type=True,
         )
 
     def write(self, chunk: bytearray) -> None:
