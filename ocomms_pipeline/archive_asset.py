@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
 from dagster import DagsterEventType
+from pydantic import Field
 
 from ocomms_pipeline import archive, bundle, identifiers
 from ocomms_pipeline.assets import BUNDLE_KEY, GROUP, KEY_PREFIX, failure

@@ -54,7 +54,9 @@ class ReferenceSpill:
         """Record ``values`` as keys of ``target`` (kind "key") or references to it ("ref")."""
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
-        values = pc.unique(pc.drop_null(values.cast(pa.string())))
+        values = pc.drop_null(values.cast(pa.string()))
+        if kind != "key":  # keys are a primary key's values: unique already
+            values = pc.unique(values)
         if len(values) == 0:
             return
         buckets = _buckets(values)

@@ -68,6 +68,7 @@ class _Files:
             secrets=settings.secrets,
             spill=ReferenceSpill(settings.spill_dir, table.name),
             one_record_type=True,
+            strings_only=not settings.parquet,
         )
 
     def write(self, chunk: bytearray) -> None:

@@ -83,6 +83,7 @@ class TableScan:
         secrets: SecretValues | None,
         spill: ReferenceSpill | None,
         one_record_type: bool = False,
+        strings_only: bool = False,
     ) -> None:
         """``one_record_type``: the rows come straight from ``row_to_json`` over one projection.
 
@@ -93,6 +94,7 @@ class TableScan:
         """
         self.table = table
         self.one_record_type = one_record_type
+        self.strings_only = strings_only  # decode only what the checks read (no Parquet)
         self.columns = [c.name for c in table.exported_columns]
         self.rows = 0
         self.faults = RowFaults(table.name)
@@ -116,7 +118,7 @@ class TableScan:
             if matched != lines:
                 self._locate_key_faults(chunk)
         try:
-            decoded = arrow_schema.decode(self.table, chunk)
+            decoded = arrow_schema.decode(self.table, chunk, strings_only=self.strings_only)
         except (pa.ArrowInvalid, ValueError) as error:
             what = f"rows do not decode: {(str(error).splitlines() or ['?'])[0]}"
             self.faults.add(Check.EXPORTED_COLUMNS_ONLY, what, self.rows + 1)
