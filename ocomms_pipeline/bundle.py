@@ -128,6 +128,13 @@ class JsonArrayReader:
         self.rows = 0
         self.sha256 = ""
         self.framing_error: str | None = None
+        self._want_rows = True
+
+    def measure(self) -> None:
+        """Read the whole file for its size, sha256, rows and framing, yielding no rows."""
+        self._want_rows = False
+        for _ in self:
+            pass
 
     def __iter__(self) -> Iterator[bytes]:
         digest = hashlib.sha256()
@@ -148,7 +155,8 @@ class JsonArrayReader:
                     self.rows += lines.count(b"\n")
                     separators += lines.count(b",\n")
                     last_has_comma = lines.endswith(b",\n")
-                    yield lines.replace(b",\n", b"\n")
+                    if self._want_rows:
+                        yield lines.replace(b",\n", b"\n")
         self.sha256 = digest.hexdigest()
         self.framing_error = _framing_error(head, carry, self.rows, separators, last_has_comma)
 

@@ -19,7 +19,8 @@ from ocomms_pipeline import bundle, catalog, drift, references, scoping
 from ocomms_pipeline.authorization import Grant, authorize
 from ocomms_pipeline.findings import Check, Problem
 from ocomms_pipeline.identifiers import Principal
-from ocomms_pipeline.parallel import map_shared
+from ocomms_pipeline.memory import keep_memory_flat
+from ocomms_pipeline.parallel import SharedSnapshots
 from ocomms_pipeline.source import Snapshot, open_snapshot
 from ocomms_pipeline.table_export import TableResult, TableSettings, export_table
 from ocomms_pipeline.table_scan import SecretValues
@@ -92,17 +93,25 @@ def _table_tasks(
     ]
 
 
+def _distinct_ids(snapshot: Snapshot, query: str, params: dict[str, Any]) -> set[str]:
+    return {row[0] for row in snapshot.fetch_all(query, params) if row[0] is not None}
+
+
+def referenced_users(pool: SharedSnapshots, organization_id: str) -> list[str]:
+    """The users the organization's rows mention, sorted bytewise (COLLATE "C" order).
+
+    Python orders str by code point, which is the order of their UTF-8 bytes.
+    """
+    params = {"org": organization_id}
+    parts = scoping.referenced_users_parts()
+    tasks = [partial(_distinct_ids, query=q, params=params) for q in parts]
+    return sorted(set().union(*pool.map(tasks)))
+
+
 def _export_tables(
-    snapshot: Snapshot, url: str, state: ExportState, settings: TableSettings, options: Options
+    pool: SharedSnapshots, state: ExportState, settings: TableSettings, schema: drift.SchemaDrift
 ) -> None:
-    tasks = _table_tasks(snapshot, options.schema, settings)
-    outcomes = map_shared(
-        snapshot,
-        url,
-        tasks,
-        connections=options.connections,
-        lock_timeout_seconds=options.lock_timeout_seconds,
-    )
+    outcomes = pool.map(_table_tasks(pool.main, schema, settings))
     order = {t.name: n for n, t in enumerate(catalog.exported_tables())}
     for result, problems in sorted(outcomes, key=lambda o: order[o[0].table]):
         state.tables.append(result)
@@ -112,13 +121,6 @@ def _export_tables(
         problem = Problem(table, Check.REFERENCES_RESOLVE, unresolved.reason())
         state.problems.append(problem.to_json())
     references.discard(settings.spill_dir)
-
-
-@dataclass(frozen=True)
-class Options:
-    schema: drift.SchemaDrift
-    connections: int
-    lock_timeout_seconds: float
 
 
 def export_organization(
@@ -137,31 +139,35 @@ def export_organization(
     With ``connections`` > 1 tables are read in parallel on connections sharing the snapshot.
     On any failure the staging directory is removed before the error propagates.
     """
+    keep_memory_flat()
     started = datetime.now(UTC)
     staging = bundle.staging_dir(root, organization_id, run_id)
     with open_snapshot(database_url, lock_timeout_seconds=lock_timeout_seconds) as snapshot:
         grant = authorize(snapshot, organization_id, principal)
         schema = drift.compare(snapshot.live_columns())
-        users = [
-            row[0]
-            for row in snapshot.fetch_all(
-                scoping.referenced_users_query(), {"org": organization_id}
+        # The other connections open only once the owner check has passed.
+        with SharedSnapshots(
+            snapshot,
+            database_url,
+            connections=connections,
+            lock_timeout_seconds=lock_timeout_seconds,
+        ) as pool:
+            users = referenced_users(pool, organization_id)
+            params = {"org": organization_id, "users": users}
+            secrets = SecretValues.of(snapshot.fetch_all(scoping.secret_values_query(), params))
+            state = _new_state(grant, snapshot, run_id, started, root)
+            state.unknown_tables = schema.unknown_tables
+            state.parquet = parquet
+            settings = TableSettings(
+                staging, params, parquet, secrets, staging / references.SPILL_DIR
             )
-        ]
-        params = {"org": organization_id, "users": users}
-        secrets = SecretValues.of(snapshot.fetch_all(scoping.secret_values_query(), params))
-        state = _new_state(grant, snapshot, run_id, started, root)
-        state.unknown_tables = schema.unknown_tables
-        state.parquet = parquet
-        settings = TableSettings(staging, params, parquet, secrets, staging / references.SPILL_DIR)
-        options = Options(schema, connections, lock_timeout_seconds)
-        staging.mkdir(parents=True, exist_ok=False)
-        try:
-            _export_tables(snapshot, database_url, state, settings, options)
-            bundle.write_json(staging / bundle.STATE_FILE, state.to_json())
-        except BaseException:
-            bundle.discard(staging)
-            raise
+            staging.mkdir(parents=True, exist_ok=False)
+            try:
+                _export_tables(pool, state, settings, schema)
+                bundle.write_json(staging / bundle.STATE_FILE, state.to_json())
+            except BaseException:
+                bundle.discard(staging)
+                raise
     return state
 
 

@@ -3,8 +3,10 @@
 The export's transaction names its snapshot (``pg_export_snapshot()``) and every extra
 connection adopts it (``SET TRANSACTION SNAPSHOT``) before reading anything, the technique
 ``pg_dump -j`` uses: the bundle stays one instant of the database, and the owner check made
-in the first transaction covers every row read. Work is handed out largest table first so
-the long tables start early and the short ones fill the gaps.
+in the first transaction covers every row read. The connections are opened once per export
+and serve every batch of work it hands out (the user closure, then the tables); work is
+taken in the order given, so callers put the longest tasks first and the short ones fill
+the gaps.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ocomms_pipeline.source import Snapshot, open_shared_snapshot
 
@@ -57,32 +59,41 @@ class _Work:
                 return
 
 
-def map_shared(
-    main: Snapshot,
-    url: str,
-    tasks: Sequence[Task],
-    *,
-    connections: int,
-    lock_timeout_seconds: float,
-) -> list:
-    """Run every task against the export's snapshot on up to ``connections`` connections.
+class SharedSnapshots:
+    """The export's connection and up to ``connections - 1`` more adopting its snapshot.
 
-    Results come back in the order of ``tasks``; the first error stops the rest and is raised.
-    With one connection the tasks run in turn on ``main`` and no snapshot is exported.
+    Use as a context manager; ``map`` may be called any number of times inside it. With one
+    connection no snapshot is exported and tasks run in turn on the export's own.
     """
-    workers = max(1, min(connections, len(tasks)))
-    if workers == 1:
-        return [task(main) for task in tasks]
-    name = main.export_snapshot()
-    with ExitStack() as stack:
-        snapshots = [main] + [
-            stack.enter_context(
-                open_shared_snapshot(
-                    url, name, main.info, lock_timeout_seconds=lock_timeout_seconds
+
+    def __init__(
+        self, main: Snapshot, url: str, *, connections: int, lock_timeout_seconds: float
+    ) -> None:
+        self.main = main
+        self.url = url
+        self.wanted = max(1, connections)
+        self.lock_timeout_seconds = lock_timeout_seconds
+        self.snapshots: list[Snapshot] = [main]
+        self._stack = ExitStack()
+
+    def __enter__(self) -> SharedSnapshots:
+        if self.wanted > 1:
+            name = self.main.export_snapshot()
+            for _ in range(self.wanted - 1):
+                shared = open_shared_snapshot(
+                    self.url, name, self.main.info, lock_timeout_seconds=self.lock_timeout_seconds
                 )
-            )
-            for _ in range(workers - 1)
-        ]
+                self.snapshots.append(self._stack.enter_context(shared))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.close()
+
+    def map(self, tasks: Sequence[Task]) -> list:
+        """Every task's result, in the order of ``tasks``; the first error stops the rest."""
+        snapshots = self.snapshots[: max(1, min(len(self.snapshots), len(tasks)))]
+        if len(snapshots) == 1:
+            return [task(self.main) for task in tasks]
         work = _Work(tasks, snapshots)
         threads = [
             threading.Thread(target=work.run, args=(s,), name=f"export-{n}")
@@ -92,6 +103,6 @@ def map_shared(
             thread.start()
         for thread in threads:
             thread.join()
-    if work.failures:
-        raise work.failures[0]
-    return work.results
+        if work.failures:
+            raise work.failures[0]
+        return work.results

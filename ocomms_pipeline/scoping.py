@@ -1,8 +1,8 @@
 """Compile catalog scopes into SQL.
 
 The queries are generated, never hand-written per table, so a table's organization filter is
-exactly what the catalog declares and the same predicate serves the export, the counts the
-asset checks compare against and the referenced-user closure. Two parameters are bound:
+exactly what the catalog declares and the same predicate serves the export and the
+referenced-user closure. Two parameters are bound:
 ``%(org)s`` (the organization id) and ``%(users)s`` (the ids of users the export references).
 """
 
@@ -81,19 +81,15 @@ def scoped_keys(table: Table) -> str:
     return f"SELECT {qualified(table, key)} FROM {quote(table.name)} WHERE {row_predicate(table)}"
 
 
-def count_query(table: Table) -> str:
-    return f"SELECT count(*) FROM {quote(table.name)} WHERE {row_predicate(table)}"
-
-
-def referenced_users_query() -> str:
-    """Every user id an exported row of the organization points at, in a stable order.
+def referenced_users_parts() -> list[str]:
+    """One query per column that points at users: the distinct ids it holds for the org.
 
     Users are global, so the organization's users are not a filter on ``users``: they are
-    whoever its members, messages, reactions, invitations... mention.
+    whoever its members, messages, reactions, invitations... mention. The parts are
+    independent, so an export runs them side by side on its shared-snapshot connections.
+    DISTINCT per part: a million messages name a few hundred authors.
     """
-    # DISTINCT per part: a million messages name a few hundred authors, and deduplicating
-    # each column first keeps the UNION small enough to hash instead of sorting every row.
-    parts = [
+    return [
         f"SELECT DISTINCT {qualified(t, c.name)} AS user_id FROM {quote(t.name)} "
         f"WHERE {row_predicate(t)}"
         for t in catalog.exported_tables()
@@ -101,7 +97,11 @@ def referenced_users_query() -> str:
         for c in t.exported_columns
         if c.references == catalog.USERS_TABLE
     ]
-    union = " UNION ".join(parts)
+
+
+def referenced_users_query() -> str:
+    """Every user id an exported row of the organization points at, in a stable order."""
+    union = " UNION ".join(referenced_users_parts())
     return f'SELECT user_id FROM ({union}) u WHERE user_id IS NOT NULL ORDER BY user_id COLLATE "C"'
 
 
@@ -126,14 +126,22 @@ def order_by(table: Table) -> str:
 def json_rows_query(table: Table, columns: tuple[Column, ...]) -> str:
     """One compact JSON object per row, keys in column order, rows in primary-key order.
 
-    The projection sits in a LATERAL subquery so that ORDER BY can use the primary key even
-    when the key itself is not exported (a pending invitation's id is its secret token).
+    The rows are sorted in a subquery that carries only the columns the projection reads
+    (and the key), and ``row_to_json`` runs above the sort: sorting the plain columns rather
+    than their JSON text keeps the sort in memory for a million messages, where sorting the
+    text spilled hundreds of megabytes to disk. The outer ORDER BY states the order the
+    subquery already delivers, so PostgreSQL adds no second sort, and the order stays part of
+    the query rather than a side effect of the plan. The key is sorted even when it is not
+    exported (a pending invitation's id is its secret token).
     """
     projection = ", ".join(_json_expression(table, c) for c in columns)
+    needed = [c.name for c in columns]
+    needed += [k for k in table.primary_key if k not in needed]
+    inner = ", ".join(qualified(table, name) for name in needed)
     return (
-        f"SELECT row_to_json(r) FROM {quote(table.name)} "
-        f"CROSS JOIN LATERAL (SELECT {projection}) r "
-        f"WHERE {row_predicate(table)} ORDER BY {order_by(table)}"
+        f"SELECT row_to_json(r) FROM (SELECT {inner} FROM {quote(table.name)} "
+        f"WHERE {row_predicate(table)} ORDER BY {order_by(table)} OFFSET 0) {quote(table.name)} "
+        f"CROSS JOIN LATERAL (SELECT {projection}) r ORDER BY {order_by(table)}"
     )
 
 

@@ -31,7 +31,7 @@ class TableResult:
     exported_columns: list[str]
     excluded_columns: dict[str, dict[str, str]]
     unknown_columns: list[str]
-    snapshot_rows: int = -1  # count(*) of the organization's rows in the export snapshot
+    snapshot_rows: int = -1  # the organization's rows in the snapshot, as PostgreSQL sent them
     parquet: dict[str, Any] | None = None  # file, rows, bytes, sha256 of the Parquet copy
 
 
@@ -91,7 +91,8 @@ def export_table(
     files = _Files(table, settings)
     try:
         query = scoping.json_rows_query(table, table.exported_columns)
-        for chunk in snapshot.copy_chunks(query, settings.params):
+        stream = snapshot.copy_chunks(query, settings.params)
+        for chunk in stream:
             files.write(chunk)
     except BaseException:
         files.abort()
@@ -99,7 +100,6 @@ def export_table(
     digest = files.json.close()
     parquet = files.parquet.close() if files.parquet is not None else None
     problems = files.scan.finish()
-    counted = snapshot.fetch_one(scoping.count_query(table), settings.params)
     result = TableResult(
         table=table.name,
         file=digest.file,
@@ -109,7 +109,7 @@ def export_table(
         exported_columns=[c.name for c in table.exported_columns],
         excluded_columns=excluded_columns(table),
         unknown_columns=unknown,
-        snapshot_rows=counted[0] if counted else -1,
+        snapshot_rows=-1 if stream.rows is None else stream.rows,
         parquet=None if parquet is None else vars(parquet),
     )
     return result, problems

@@ -32,8 +32,10 @@ def check_json_file(
     if not path.is_file():
         return [Problem(table, Check.FILE_CHECKSUMS, f"{entry['file']} is missing")]
     reader = bundle.JsonArrayReader(path)
-    for chunk in reader:
-        if scan is not None:
+    if scan is None:
+        reader.measure()
+    else:
+        for chunk in reader:
             scan.feed(chunk)
     problems = []
     if reader.framing_error:
