@@ -6,7 +6,8 @@ RSS is that measurement's own:
 
 - the floor (``bench.floor``): the same rows as raw ``row_to_json`` over one COPY per table;
 - the pipeline (``bench.pipeline_run``): ``runner.run_export``, the whole Dagster run, with
-  JSON only and again with Parquet copies; rows and bytes from the published manifest.
+  JSON only, again with Parquet copies, and again with the zip archive a request gets; rows
+  and bytes from the published manifest.
 
 Then the fixed cost of a small organization's export, broken down by Dagster step. It prints
 Markdown (and writes it to ``--output``); databases and scratch directories are removed at
@@ -108,6 +109,8 @@ def measure_size(options: Options, messages: int, work: Path) -> SizeResult:
         print(f"  pipeline JSON {json_figures['runs'][0]['seconds']:.2f} s", flush=True)
         parquet_figures = measure_pipeline(generated, work, "--parquet")
         print(f"  pipeline JSON+Parquet {parquet_figures['runs'][0]['seconds']:.2f} s", flush=True)
+        archive_figures = measure_pipeline(generated, work, "--archive")
+        print(f"  pipeline JSON+zip {archive_figures['runs'][0]['seconds']:.2f} s", flush=True)
     finally:
         _drop_unless_kept(options, name)
     return SizeResult(
@@ -117,6 +120,7 @@ def measure_size(options: Options, messages: int, work: Path) -> SizeResult:
         floor,
         json_figures,
         parquet_figures,
+        archive_figures,
     )
 
 
@@ -127,7 +131,8 @@ def measure_fixed(options: Options, work: Path) -> dict[str, Any]:
         generated = generate.build_database(
             options.admin_url, name, options.fixed_messages, options.seed
         )
-        figures = measure_pipeline(generated, work, "--runs", str(options.fixed_runs))
+        runs = str(options.fixed_runs)
+        figures = measure_pipeline(generated, work, "--archive", "--runs", runs)
     finally:
         _drop_unless_kept(options, name)
     print(f"fixed cost: {options.fixed_runs} exports measured", flush=True)

@@ -1,15 +1,15 @@
 """The pipeline: exports through the real Dagster job, timed from inside a fresh process.
 
-Each export is ``runner.run_export`` (gate, export, checks, manifest, publication, zip) on an
-ephemeral instance, exactly what the CLI runs. The process's own start (interpreter,
-importing Dagster and the code location, the instance) is timed apart, because a launched
-run pays it once while the export's rate is what grows with the organization. Per-step
-durations come from the instance's step stats; the data path (``export_organization``, the
-Dagster-free part of the export step) is timed by wrapping it, so what Dagster adds is the
-run's wall time minus the steps.
+Each export is ``runner.run_export`` (gate, export, checks, manifest, publication, and the
+zip with ``--archive``) on an ephemeral instance, exactly what the CLI runs. The process's
+own start (interpreter, importing Dagster and the code location, the instance) is timed
+apart, because a launched run pays it once while the export's rate is what grows with the
+organization. Per-step durations come from the instance's step stats; the data path
+(``export_organization``, the Dagster-free part of the export step) is timed by wrapping it,
+so what Dagster adds is the run's wall time minus the steps.
 
     OCOMMS_DATABASE_URL=... python -m bench.pipeline_run <org-id> <owner-id> [--parquet]
-        [--runs N] --result out.json --spawned 0
+        [--archive] [--runs N] --result out.json --spawned 0
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def bundle_figures(bundle_path: Path) -> dict[str, Any]:
 
 
 def export_once(
-    instance: Any, url: str, organization_id: str, owner_id: str, parquet: bool
+    instance: Any, url: str, organization_id: str, owner_id: str, parquet: bool, archive: bool
 ) -> dict[str, Any]:
     """One export into a scratch export root, removed afterwards; fails loudly if refused."""
     from ocomms_pipeline.runner import run_export
@@ -88,6 +88,7 @@ def export_once(
             database_url=url,
             instance=instance,
             parquet=parquet,
+            archive=archive,
         )
         seconds = time.perf_counter() - started
         if not outcome.success or outcome.bundle_path is None:
@@ -103,6 +104,7 @@ def main() -> None:
     parser.add_argument("organization_id")
     parser.add_argument("owner_id", help="an owner of the organization: the gate checks it")
     parser.add_argument("--parquet", action="store_true", help="also write Parquet copies")
+    parser.add_argument("--archive", action="store_true", help="also build the zip archive")
     parser.add_argument("--runs", type=int, default=1, help="exports in this one process")
     parser.add_argument("--result", required=True, help="JSON file to write the figures to")
     parser.add_argument("--spawned", type=float, required=True, help="time.time() at spawn")
@@ -120,7 +122,12 @@ def main() -> None:
     runs = []
     for _ in range(args.runs):
         run = export_once(
-            instance, child.database_url(), args.organization_id, args.owner_id, args.parquet
+            instance,
+            child.database_url(),
+            args.organization_id,
+            args.owner_id,
+            args.parquet,
+            args.archive,
         )
         runs.append({**run, "data_path_seconds": sum(data_path)})
         data_path.clear()

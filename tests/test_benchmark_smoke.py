@@ -45,18 +45,20 @@ def test_tiny_benchmark_counts_the_same_rows_on_both_sides(
     (size,) = results.sizes
     floor_rows = {table: t["rows"] for table, t in size.floor["tables"].items()}
     assert floor_rows["messages"] > 0
-    for figures in (size.json, size.parquet):
+    for figures in (size.json, size.parquet, size.archive):
         (run,) = figures["runs"]
         assert run["table_rows"] == floor_rows
         assert run["rows"] == size.floor["rows"] == sum(floor_rows.values())
         assert run["messages"] == floor_rows["messages"]
         assert run["bytes"] > 0
-        assert set(run["steps"]) == set(report.STEPS)
+        assert set(run["steps"]) == set(report.STEPS)  # the archive step runs, and skips
     assert size.json["runs"][0]["parquet_bytes"] == 0 < size.parquet["runs"][0]["parquet_bytes"]
+    assert size.json["runs"][0]["archive_bytes"] == 0 < size.archive["runs"][0]["archive_bytes"]
     assert results.fixed is not None and len(results.fixed["runs"]) == 2
 
     markdown = report.render(results)
-    for label in (report.FLOOR_LABEL, report.JSON_LABEL, report.PARQUET_LABEL):
+    labels = (report.FLOOR_LABEL, report.JSON_LABEL, report.PARQUET_LABEL, report.ARCHIVE_LABEL)
+    for label in labels:
         assert f"| {label} |" in markdown
     for heading in ("## 300 messages", "**Memory**", "## Fixed cost"):
         assert heading in markdown
