@@ -205,14 +205,14 @@ def render(results: Results) -> str:
         "",
         machine,
         "",
-        "Seconds are the wall time of `runner.run_export` (the whole Dagster run: gate, export, "
-        "checks, manifest, publication, zip), without process start. The floor reads the same "
-        "rows in one snapshot on one connection as plain `row_to_json` (no ORDER BY, no "
-        "timestamp formatting) and discards them; its JSON MB is that text, the pipeline's is "
-        "the bundle's table files (manifest). The pipeline reads on the `database` resource's "
-        "default `export_connections` (`run_export` does not expose it). Peak RSS is the "
-        "high-water mark (VmHWM, MiB) of each measurement's own process. "
-        "vs floor = rows/s ÷ floor rows/s.",
+        "Seconds are the wall time of `runner.run_export` (the whole Dagster run: gate, export,"
+        " checks, manifest, publication; the zip only in the archive line), without process "
+        "start. The floor reads the same rows in one snapshot on one connection as plain "
+        "`row_to_json` (no ORDER BY, no timestamp formatting) and discards them; its JSON MB is"
+        " that text, the pipeline's is the bundle's table files (manifest). The pipeline reads "
+        "on the `database` resource's default `export_connections` (`run_export` does not "
+        "expose it). Peak RSS is the high-water mark (VmHWM, MiB) of each measurement's own "
+        "process. vs floor = rows/s ÷ floor rows/s.",
     ]
     parts += ["\n" + size_section(s) for s in results.sizes]
     if results.sizes:
