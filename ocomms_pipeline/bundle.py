@@ -128,15 +128,16 @@ class JsonArrayReader:
         self.rows = 0
         self.sha256 = ""
         self.framing_error: str | None = None
-        self._want_rows = True
 
     def measure(self) -> None:
-        """Read the whole file for its size, sha256, rows and framing, yielding no rows."""
-        self._want_rows = False
-        for _ in self:
+        """Read the whole file for its size, sha256, rows and framing, unframing no rows."""
+        for _ in self._read(rows_wanted=False):
             pass
 
     def __iter__(self) -> Iterator[bytes]:
+        return self._read(rows_wanted=True)
+
+    def _read(self, *, rows_wanted: bool) -> Iterator[bytes]:
         digest = hashlib.sha256()
         separators, last_has_comma, carry = 0, False, b""
         with open(self.path, "rb") as handle:
@@ -155,7 +156,7 @@ class JsonArrayReader:
                     self.rows += lines.count(b"\n")
                     separators += lines.count(b",\n")
                     last_has_comma = lines.endswith(b",\n")
-                    if self._want_rows:
+                    if rows_wanted:
                         yield lines.replace(b",\n", b"\n")
         self.sha256 = digest.hexdigest()
         self.framing_error = _framing_error(head, carry, self.rows, separators, last_has_comma)

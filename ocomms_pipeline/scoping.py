@@ -138,10 +138,11 @@ def json_rows_query(table: Table, columns: tuple[Column, ...]) -> str:
     needed = [c.name for c in columns]
     needed += [k for k in table.primary_key if k not in needed]
     inner = ", ".join(qualified(table, name) for name in needed)
+    order = order_by(table)
     return (
         f"SELECT row_to_json(r) FROM (SELECT {inner} FROM {quote(table.name)} "
-        f"WHERE {row_predicate(table)} ORDER BY {order_by(table)} OFFSET 0) {quote(table.name)} "
-        f"CROSS JOIN LATERAL (SELECT {projection}) r ORDER BY {order_by(table)}"
+        f"WHERE {row_predicate(table)} ORDER BY {order} OFFSET 0) {quote(table.name)} "
+        f"CROSS JOIN LATERAL (SELECT {projection}) r ORDER BY {order}"
     )
 
 
