@@ -77,35 +77,63 @@ class JsonArrayWriter:
     Rows arrive as JSON text one object per line (as COPY emits them), in chunks of whole
     lines. PostgreSQL escapes every newline inside a JSON value, so each newline of a chunk
     ends a row and the array's separators are added by one C-level replace per chunk, never
-    per row in Python.
+    per row in Python. A ``fragment`` is the rows of one part of a table without the array's
+    brackets, appended to the table's file by ``extend`` once the parts before it are in.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, fragment: bool = False) -> None:
         self.path = path
+        self.fragment = fragment
         self._file: BinaryIO = open(path, "wb", buffering=_WRITE_BUFFER)  # noqa: SIM115
-        self._hash = hashlib.sha256()
+        self._hash = None if fragment else hashlib.sha256()
         self.rows = 0
         self.bytes = 0
-        self._put(b"[")
+        if not fragment:
+            self._put(b"[")
 
-    def _put(self, data: bytes | bytearray) -> None:
+    def _put(self, data: bytes | bytearray | memoryview) -> None:
         self._file.write(data)
-        self._hash.update(data)
+        if self._hash is not None:
+            self._hash.update(data)
         self.bytes += len(data)
+
+    def _separate(self) -> None:
+        """What goes before the next rows: the array's first newline, or a row separator."""
+        if self.rows:
+            self._put(b",\n")
+        elif not self.fragment:
+            self._put(b"\n")
 
     def write_chunk(self, lines: bytes | bytearray) -> None:
         """Append rows given as JSON objects each ending in a newline."""
         if not lines:
             return
-        self._put(b",\n" if self.rows else b"\n")
+        self._separate()
         self._put(lines[:-1].replace(b"\n", b",\n"))
         self.rows += lines.count(b"\n")
 
+    def extend(self, fragment: FileDigest, directory: Path) -> None:
+        """Append a closed fragment's rows (hashing them in order), then delete the fragment."""
+        path = directory / fragment.file
+        if fragment.rows:
+            self._separate()
+            with open(path, "rb", buffering=0) as handle:
+                buffer = bytearray(_READ_CHUNK)
+                view = memoryview(buffer)
+                while size := handle.readinto(buffer):
+                    self._put(view[:size])
+            self.rows += fragment.rows
+        path.unlink()
+
     def close(self) -> FileDigest:
+        if self.fragment:
+            self._file.close()
+            return FileDigest(self.path.name, self.rows, self.bytes, "")
         self._put(b"\n]\n")
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
+        assert self._hash is not None
         return FileDigest(self.path.name, self.rows, self.bytes, self._hash.hexdigest())
 
     def abort(self) -> None:
@@ -130,9 +158,30 @@ class JsonArrayReader:
         self.framing_error: str | None = None
 
     def measure(self) -> None:
-        """Read the whole file for its size, sha256, rows and framing, unframing no rows."""
-        for _ in self._read(rows_wanted=False):
-            pass
+        """Read the whole file for its size, sha256, rows and framing, unframing no rows.
+
+        The checks before publication read every staged file this way: one reused buffer,
+        and per block only C-level hashing and counting, no copy of the rows.
+        """
+        digest = hashlib.sha256()
+        newlines = separators = 0
+        buffer = bytearray(self.chunk_bytes)
+        view = memoryview(buffer)
+        head = tail = b""
+        with open(self.path, "rb", buffering=0) as handle:
+            while size := handle.readinto(buffer):
+                digest.update(view[:size])
+                newlines += buffer.count(b"\n", 0, size)
+                separators += buffer.count(b",\n", 0, size)
+                if tail.endswith(b",") and buffer[0] == 0x0A:  # a separator across blocks
+                    separators += 1
+                head = head or bytes(buffer[:2])
+                tail = (tail + bytes(buffer[max(0, size - 4) : size]))[-4:]
+                self.bytes += size
+        self.sha256 = digest.hexdigest()
+        self.rows = newlines - 2 if head == b"[\n" and newlines >= 2 else 0
+        last_has_comma = tail == b",\n]\n"
+        self.framing_error = _framing_error(head, tail[-2:], self.rows, separators, last_has_comma)
 
     def __iter__(self) -> Iterator[bytes]:
         return self._read(rows_wanted=True)

@@ -22,7 +22,8 @@ from ocomms_pipeline.identifiers import Principal
 from ocomms_pipeline.memory import keep_memory_flat
 from ocomms_pipeline.parallel import SharedSnapshots
 from ocomms_pipeline.source import Snapshot, open_snapshot
-from ocomms_pipeline.table_export import TableResult, TableSettings, export_table
+from ocomms_pipeline.table_export import TableResult, TableSettings, export_part, finish_table
+from ocomms_pipeline.table_parts import DEFAULT_PARTS, PartPolicy
 from ocomms_pipeline.table_scan import SecretValues
 
 
@@ -79,18 +80,21 @@ def _new_state(
     )
 
 
-def _table_tasks(
-    snapshot: Snapshot, schema: drift.SchemaDrift, settings: TableSettings
-) -> list[Callable[[Snapshot], tuple[TableResult, list[Problem]]]]:
-    """One task per exported table, largest first, so parallel connections finish together."""
+def _part_tasks(
+    snapshot: Snapshot, settings: TableSettings, policy: PartPolicy, connections: int
+) -> list[Callable[[Snapshot], Any]]:
+    """One task per key range of every exported table, largest ranges first.
+
+    Taking the largest work first lets the parallel connections finish together.
+    """
     sizes = snapshot.relation_sizes()
-    tables = sorted(catalog.exported_tables(), key=lambda t: -sizes.get(t.name, 0))
-    return [
-        partial(
-            export_table, table=t, unknown=schema.unknown_columns.get(t.name, []), settings=settings
-        )
-        for t in tables
+    parts = [
+        (sizes.get(t.name, 0) / r.count, t, r)
+        for t in catalog.exported_tables()
+        for r in policy.ranges(t, sizes.get(t.name, 0), connections)
     ]
+    parts.sort(key=lambda p: -p[0])
+    return [partial(export_part, table=t, key_range=r, settings=settings) for _, t, r in parts]
 
 
 def _distinct_ids(snapshot: Snapshot, query: str, params: dict[str, Any]) -> set[str]:
@@ -109,11 +113,20 @@ def referenced_users(pool: SharedSnapshots, organization_id: str) -> list[str]:
 
 
 def _export_tables(
-    pool: SharedSnapshots, state: ExportState, settings: TableSettings, schema: drift.SchemaDrift
+    pool: SharedSnapshots,
+    state: ExportState,
+    settings: TableSettings,
+    schema: drift.SchemaDrift,
+    policy: PartPolicy,
 ) -> None:
-    outcomes = pool.map(_table_tasks(pool.main, schema, settings))
-    order = {t.name: n for n, t in enumerate(catalog.exported_tables())}
-    for result, problems in sorted(outcomes, key=lambda o: order[o[0].table]):
+    exported = pool.map(_part_tasks(pool.main, settings, policy, len(pool.snapshots)))
+    parts: dict[str, list] = {}
+    for part in exported:
+        parts.setdefault(part.table.name, []).append(part)
+    for table in catalog.exported_tables():
+        in_order = sorted(parts[table.name], key=lambda p: p.key_range.index)
+        unknown = schema.unknown_columns.get(table.name, [])
+        result, problems = finish_table(in_order, unknown, settings)
         state.tables.append(result)
         state.problems += [p.to_json() for p in problems]
     for unresolved in references.resolve(settings.spill_dir):
@@ -133,10 +146,12 @@ def export_organization(
     lock_timeout_seconds: float = 30.0,
     parquet: bool = False,
     connections: int = 1,
+    parts: PartPolicy = DEFAULT_PARTS,
 ) -> ExportState:
     """Write every exported table of the organization into staging; return the state.
 
-    With ``connections`` > 1 tables are read in parallel on connections sharing the snapshot.
+    With ``connections`` > 1 tables, and key ranges of the large ones (as ``parts`` decides),
+    are read in parallel on connections sharing the snapshot.
     On any failure the staging directory is removed before the error propagates.
     """
     keep_memory_flat()
@@ -163,7 +178,7 @@ def export_organization(
             )
             staging.mkdir(parents=True, exist_ok=False)
             try:
-                _export_tables(pool, state, settings, schema)
+                _export_tables(pool, state, settings, schema, parts)
                 bundle.write_json(staging / bundle.STATE_FILE, state.to_json())
             except BaseException:
                 bundle.discard(staging)

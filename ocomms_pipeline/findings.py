@@ -67,6 +67,12 @@ class RowFaults:
         room = EXAMPLE_ROWS - len(self._rows[key])
         self._rows[key].extend(rows[: max(room, 0)])
 
+    def extend(self, other: RowFaults, offset: int) -> None:
+        """Take in the faults of a later part of the table, whose row 1 is row ``offset + 1``."""
+        for key, count in other._counts.items():
+            self._counts[key] += count - len(other._rows[key])
+            self.add(key[0], key[1], *(offset + r for r in other._rows[key]))
+
     def problems(self) -> list[Problem]:
         found = []
         for (check, what), count in self._counts.items():

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import shutil
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ import pyarrow.compute as pc
 BUCKETS = 32
 SPILL_DIR = ".reference-spill"
 EXAMPLES = 3
+RESOLVE_THREADS = 2
 _SCHEMA = pa.schema([("id", pa.string())])
 
 
@@ -115,20 +118,34 @@ def _read_bucket(directory: Path, bucket: int) -> tuple[dict, dict]:
     return keys, refs
 
 
-def resolve(directory: Path) -> list[Unresolved]:
-    """Every referencing column with ids missing from its target, bucket by bucket."""
+def _resolve_bucket(directory: Path, bucket: int) -> list[Unresolved]:
+    """The ids of one bucket that miss their target, per referencing column."""
+    keys, refs = _read_bucket(directory, bucket)
+    found = []
+    for (target, source), arrays in sorted(refs.items()):
+        values = pc.unique(pa.concat_arrays(arrays))
+        known = pa.concat_arrays(keys[target]) if keys[target] else pa.array([], pa.string())
+        missing = values.filter(pc.invert(pc.is_in(values, value_set=known)))
+        if len(missing):
+            first = missing.take(pc.sort_indices(missing)[:EXAMPLES]).to_pylist()
+            found.append(Unresolved(source, target, len(missing), first))
+    return found
+
+
+def resolve(directory: Path, threads: int = RESOLVE_THREADS) -> list[Unresolved]:
+    """Every referencing column with ids missing from its target, bucket by bucket.
+
+    Buckets are independent and Arrow's hashing releases the GIL, so ``threads`` buckets are
+    resolved side by side; memory is that many buckets.
+    """
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        per_bucket = list(pool.map(partial(_resolve_bucket, directory), range(BUCKETS)))
     found: dict[str, Unresolved] = {}
-    for bucket in range(BUCKETS):
-        keys, refs = _read_bucket(directory, bucket)
-        for (target, source), arrays in sorted(refs.items()):
-            values = pc.unique(pa.concat_arrays(arrays))
-            known = pa.concat_arrays(keys[target]) if keys[target] else pa.array([], pa.string())
-            missing = values.filter(pc.invert(pc.is_in(values, value_set=known)))
-            if len(missing):
-                entry = found.setdefault(source, Unresolved(source, target, 0, []))
-                entry.count += len(missing)
-                first = missing.take(pc.sort_indices(missing)[:EXAMPLES]).to_pylist()
-                entry.examples = sorted([*(entry.examples or []), *first])[:EXAMPLES]
+    for part in per_bucket:
+        for miss in part:
+            entry = found.setdefault(miss.source, Unresolved(miss.source, miss.target, 0, []))
+            entry.count += miss.count
+            entry.examples = sorted([*(entry.examples or []), *(miss.examples or [])])[:EXAMPLES]
     return sorted(found.values(), key=lambda u: u.source)
 
 

@@ -21,6 +21,7 @@ from ocomms_pipeline.catalog import (
     ThroughParent,
     Treatment,
 )
+from ocomms_pipeline.table_parts import WHOLE, KeyRange
 
 TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
@@ -81,22 +82,33 @@ def scoped_keys(table: Table) -> str:
     return f"SELECT {qualified(table, key)} FROM {quote(table.name)} WHERE {row_predicate(table)}"
 
 
+def _user_ids_select(table: Table, columns: list[str]) -> str:
+    if len(columns) == 1:
+        selected, source = qualified(table, columns[0]), quote(table.name)
+    else:
+        values = ", ".join(f"({qualified(table, c)})" for c in columns)
+        selected = "u.user_id"
+        source = f"{quote(table.name)} CROSS JOIN LATERAL (VALUES {values}) u(user_id)"
+    return f"SELECT DISTINCT {selected} AS user_id FROM {source} WHERE {row_predicate(table)}"
+
+
 def referenced_users_parts() -> list[str]:
-    """One query per column that points at users: the distinct ids it holds for the org.
+    """One query per table that points at users: the distinct ids its org rows hold.
 
     Users are global, so the organization's users are not a filter on ``users``: they are
     whoever its members, messages, reactions, invitations... mention. The parts are
     independent, so an export runs them side by side on its shared-snapshot connections.
-    DISTINCT per part: a million messages name a few hundred authors.
+    A table with several such columns (a notification's recipient and actor) is read once
+    for all of them. DISTINCT per part: a million messages name a few hundred authors.
     """
-    return [
-        f"SELECT DISTINCT {qualified(t, c.name)} AS user_id FROM {quote(t.name)} "
-        f"WHERE {row_predicate(t)}"
-        for t in catalog.exported_tables()
-        if not isinstance(t.scope, ReferencedUsers)
-        for c in t.exported_columns
-        if c.references == catalog.USERS_TABLE
-    ]
+    parts = []
+    for table in catalog.exported_tables():
+        if isinstance(table.scope, ReferencedUsers):
+            continue
+        columns = [c.name for c in table.exported_columns if c.references == catalog.USERS_TABLE]
+        if columns:
+            parts.append(_user_ids_select(table, columns))
+    return parts
 
 
 def referenced_users_query() -> str:
@@ -123,7 +135,20 @@ def order_by(table: Table) -> str:
     return ", ".join(keys)
 
 
-def json_rows_query(table: Table, columns: tuple[Column, ...]) -> str:
+def key_range_predicate(table: Table, key_range: KeyRange) -> str:
+    """`` AND`` the range's bounds on the table's one-column uuid key; empty when whole."""
+    if key_range.whole:
+        return ""
+    (key,) = table.primary_key
+    bounds = []
+    if key_range.lower is not None:
+        bounds.append(f" AND {qualified(table, key)} >= {_literal(key_range.lower)}::uuid")
+    if key_range.upper is not None:
+        bounds.append(f" AND {qualified(table, key)} < {_literal(key_range.upper)}::uuid")
+    return "".join(bounds)
+
+
+def json_rows_query(table: Table, columns: tuple[Column, ...], key_range: KeyRange = WHOLE) -> str:
     """One compact JSON object per row, keys in column order, rows in primary-key order.
 
     The rows are sorted in a subquery that carries only the columns the projection reads
@@ -132,7 +157,8 @@ def json_rows_query(table: Table, columns: tuple[Column, ...]) -> str:
     text spilled hundreds of megabytes to disk. The outer ORDER BY states the order the
     subquery already delivers, so PostgreSQL adds no second sort, and the order stays part of
     the query rather than a side effect of the plan. The key is sorted even when it is not
-    exported (a pending invitation's id is its secret token).
+    exported (a pending invitation's id is its secret token). A ``key_range`` keeps the rows
+    of one part of the key (see ``table_parts``).
     """
     projection = ", ".join(_json_expression(table, c) for c in columns)
     needed = [c.name for c in columns]
@@ -141,7 +167,8 @@ def json_rows_query(table: Table, columns: tuple[Column, ...]) -> str:
     order = order_by(table)
     return (
         f"SELECT row_to_json(r) FROM (SELECT {inner} FROM {quote(table.name)} "
-        f"WHERE {row_predicate(table)} ORDER BY {order} OFFSET 0) {quote(table.name)} "
+        f"WHERE {row_predicate(table)}{key_range_predicate(table, key_range)} "
+        f"ORDER BY {order} OFFSET 0) {quote(table.name)} "
         f"CROSS JOIN LATERAL (SELECT {projection}) r ORDER BY {order}"
     )
 

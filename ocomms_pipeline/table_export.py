@@ -3,6 +3,8 @@
 PostgreSQL serialises each row to JSON once (``COPY ... row_to_json``); the chunks of lines
 it sends are written to the JSON file, scanned for the bundle checks and, when asked,
 decoded into Arrow for the Parquet file. Memory is a few chunks, whatever the table's size.
+A large table may be read as several key ranges at once (``table_parts``); the ranges' files
+are joined in key order, so the table's files do not depend on how it was split.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from ocomms_pipeline import bundle, scoping
 from ocomms_pipeline.arrow_schema import table_schema
 from ocomms_pipeline.catalog import Table
@@ -18,6 +22,7 @@ from ocomms_pipeline.findings import Problem
 from ocomms_pipeline.parquet_files import ParquetTableWriter, parquet_path
 from ocomms_pipeline.references import ReferenceSpill
 from ocomms_pipeline.source import Snapshot
+from ocomms_pipeline.table_parts import WHOLE, KeyRange
 from ocomms_pipeline.table_scan import SecretValues, TableScan
 
 
@@ -53,23 +58,44 @@ def excluded_columns(table: Table) -> dict[str, dict[str, str]]:
     }
 
 
-class _Files:
-    """The files one table writes, opened together and closed or abandoned together."""
+class _Part:
+    """The files one key range of a table writes, and the scan of its rows.
 
-    def __init__(self, table: Table, settings: TableSettings) -> None:
-        self.json = bundle.JsonArrayWriter(settings.staging / f"{table.name}.json")
-        self.parquet = (
-            ParquetTableWriter(parquet_path(settings.staging, table.name), table_schema(table.name))
-            if settings.parquet
-            else None
+    Part 0 writes the table's own files and leaves them open; later parts write fragments
+    (JSON rows without brackets, decoded rows as an Arrow stream) for ``finish_table``.
+    """
+
+    def __init__(self, table: Table, key_range: KeyRange, settings: TableSettings) -> None:
+        self.table = table
+        self.key_range = key_range
+        self.rows_sent: int | None = None
+        self.fragment: bundle.FileDigest | None = None
+        first = key_range.index == 0
+        suffix = "" if first else f".part{key_range.index}"
+        self.json = bundle.JsonArrayWriter(
+            settings.staging / (f"{table.name}.json" if first else f".{table.name}{suffix}.json"),
+            fragment=not first,
         )
+        self.parquet: ParquetTableWriter | pa.ipc.RecordBatchStreamWriter | None = None
+        if settings.parquet:
+            path = parquet_path(settings.staging, table.name)
+            schema = table_schema(table.name)
+            self.parquet = (
+                ParquetTableWriter(path, schema)
+                if first
+                else pa.ipc.new_stream(str(self.arrow_fragment(settings)), schema)
+            )
         self.scan = TableScan(
             table,
             secrets=settings.secrets,
-            spill=ReferenceSpill(settings.spill_dir, table.name),
+            spill=ReferenceSpill(settings.spill_dir, table.name + suffix),
             one_record_type=True,
             strings_only=not settings.parquet,
         )
+
+    def arrow_fragment(self, settings: TableSettings) -> Path:
+        name = f".{self.table.name}.part{self.key_range.index}.arrows"
+        return parquet_path(settings.staging, self.table.name).with_name(name)
 
     def write(self, chunk: bytearray) -> None:
         self.json.write_chunk(chunk)
@@ -77,29 +103,64 @@ class _Files:
         if self.parquet is not None and decoded is not None:
             self.parquet.write(decoded)
 
+    def close_fragments(self) -> None:
+        """A later part is done: its fragments are complete files, its spill is on disk."""
+        self.fragment = self.json.close()
+        if self.parquet is not None:
+            self.parquet.close()
+        self.scan.finish()
+
     def abort(self) -> None:
         self.json.abort()
-        if self.parquet is not None:
+        if isinstance(self.parquet, ParquetTableWriter):
             self.parquet.abort()
+        elif self.parquet is not None:
+            self.parquet.close()
         self.scan.finish()
 
 
-def export_table(
-    snapshot: Snapshot, table: Table, unknown: list[str], settings: TableSettings
-) -> tuple[TableResult, list[Problem]]:
-    """Write the table's files in staging; return what the manifest says and what was found."""
-    files = _Files(table, settings)
+def export_part(
+    snapshot: Snapshot, table: Table, key_range: KeyRange, settings: TableSettings
+) -> _Part:
+    """Stream one key range of the table into staging; ``finish_table`` joins the parts."""
+    part = _Part(table, key_range, settings)
     try:
-        query = scoping.json_rows_query(table, table.exported_columns)
+        query = scoping.json_rows_query(table, table.exported_columns, key_range)
         stream = snapshot.copy_chunks(query, settings.params)
         for chunk in stream:
-            files.write(chunk)
+            part.write(chunk)
     except BaseException:
-        files.abort()
+        part.abort()
         raise
-    digest = files.json.close()
-    parquet = files.parquet.close() if files.parquet is not None else None
-    problems = files.scan.finish()
+    part.rows_sent = stream.rows
+    if key_range.index:
+        part.close_fragments()
+    return part
+
+
+def _append_arrow(writer: ParquetTableWriter, path: Path) -> None:
+    with pa.ipc.open_stream(str(path)) as reader:
+        for batch in reader:
+            writer.write(pa.Table.from_batches([batch]))
+    path.unlink()
+
+
+def finish_table(
+    parts: list[_Part], unknown: list[str], settings: TableSettings
+) -> tuple[TableResult, list[Problem]]:
+    """Join the parts of a table in key order, close its files; what the manifest says."""
+    first, table = parts[0], parts[0].table
+    faults = first.scan.faults
+    for part in parts[1:]:
+        faults.extend(part.scan.faults, first.json.rows)
+        assert part.fragment is not None
+        first.json.extend(part.fragment, settings.staging)
+        if isinstance(first.parquet, ParquetTableWriter):
+            _append_arrow(first.parquet, part.arrow_fragment(settings))
+    digest = first.json.close()
+    parquet = first.parquet.close() if isinstance(first.parquet, ParquetTableWriter) else None
+    first.scan.finish()
+    sent = [p.rows_sent for p in parts]
     result = TableResult(
         table=table.name,
         file=digest.file,
@@ -109,7 +170,14 @@ def export_table(
         exported_columns=[c.name for c in table.exported_columns],
         excluded_columns=excluded_columns(table),
         unknown_columns=unknown,
-        snapshot_rows=-1 if stream.rows is None else stream.rows,
+        snapshot_rows=-1 if None in sent else sum(r for r in sent if r is not None),
         parquet=None if parquet is None else vars(parquet),
     )
-    return result, problems
+    return result, faults.problems()
+
+
+def export_table(
+    snapshot: Snapshot, table: Table, unknown: list[str], settings: TableSettings
+) -> tuple[TableResult, list[Problem]]:
+    """Write the whole table's files in staging; return what the manifest says and found."""
+    return finish_table([export_part(snapshot, table, WHOLE, settings)], unknown, settings)

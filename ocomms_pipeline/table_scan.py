@@ -102,7 +102,6 @@ class TableScan:
         self._pattern = row_pattern(table.name)
         self._secrets = secrets
         self._spill = spill
-        self._problems: list[Problem] = []
 
     def feed(self, chunk: bytes | bytearray) -> pa.Table | None:
         """Check one chunk of whole lines; return its rows decoded, or None if they do not."""
@@ -132,7 +131,7 @@ class TableScan:
     def finish(self) -> list[Problem]:
         if self._spill is not None:
             self._spill.close()
-        return self._problems + self.faults.problems()
+        return self.faults.problems()
 
     def _locate_key_faults(self, chunk: bytes | bytearray) -> None:
         for number, line in enumerate(bytes(chunk).splitlines(), start=self.rows + 1):
