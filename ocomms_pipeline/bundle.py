@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
+
+from ocomms_pipeline.preallocation import GrowingFile
 
 FORMAT_NAME = "ocomms-export"
 FORMAT_VERSION = 1
@@ -84,7 +86,7 @@ class JsonArrayWriter:
     def __init__(self, path: Path, *, fragment: bool = False) -> None:
         self.path = path
         self.fragment = fragment
-        self._file: BinaryIO = open(path, "wb", buffering=_WRITE_BUFFER)  # noqa: SIM115
+        self._file = GrowingFile(path)
         self._hash = None if fragment else hashlib.sha256()
         self.rows = 0
         self.bytes = 0
@@ -130,14 +132,12 @@ class JsonArrayWriter:
             self._file.close()
             return FileDigest(self.path.name, self.rows, self.bytes, "")
         self._put(b"\n]\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        self._file.close(sync=True)
         assert self._hash is not None
         return FileDigest(self.path.name, self.rows, self.bytes, self._hash.hexdigest())
 
     def abort(self) -> None:
-        self._file.close()
+        self._file.abort()
 
 
 class JsonArrayReader:

@@ -8,6 +8,7 @@ publishes the bundle are the bundle step's job (see ``bundle.publish``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -17,13 +18,20 @@ from typing import Any
 
 from ocomms_pipeline import bundle, catalog, drift, references, scoping
 from ocomms_pipeline.authorization import Grant, authorize
+from ocomms_pipeline.catalog import Table
 from ocomms_pipeline.findings import Check, Problem
 from ocomms_pipeline.identifiers import Principal
 from ocomms_pipeline.memory import keep_memory_flat
 from ocomms_pipeline.parallel import SharedSnapshots
 from ocomms_pipeline.source import Snapshot, open_snapshot
-from ocomms_pipeline.table_export import TableResult, TableSettings, export_part, finish_table
-from ocomms_pipeline.table_parts import DEFAULT_PARTS, PartPolicy
+from ocomms_pipeline.table_export import (
+    Part,
+    TableResult,
+    TableSettings,
+    export_part,
+    finish_table,
+)
+from ocomms_pipeline.table_parts import DEFAULT_PARTS, KeyRange, PartPolicy
 from ocomms_pipeline.table_scan import SecretValues
 
 
@@ -80,21 +88,50 @@ def _new_state(
     )
 
 
-def _part_tasks(
-    snapshot: Snapshot, settings: TableSettings, policy: PartPolicy, connections: int
-) -> list[Callable[[Snapshot], Any]]:
-    """One task per key range of every exported table, largest ranges first.
+class _Tables:
+    """Reads the key ranges of every table and joins a table's as soon as its last is read.
 
-    Taking the largest work first lets the parallel connections finish together.
+    The join runs on the worker that read the last range, so joining the largest table's
+    files overlaps the reading of the smaller tables instead of following it.
     """
-    sizes = snapshot.relation_sizes()
-    parts = [
-        (sizes.get(t.name, 0) / r.count, t, r)
-        for t in catalog.exported_tables()
-        for r in policy.ranges(t, sizes.get(t.name, 0), connections)
-    ]
-    parts.sort(key=lambda p: -p[0])
-    return [partial(export_part, table=t, key_range=r, settings=settings) for _, t, r in parts]
+
+    def __init__(self, settings: TableSettings, schema: drift.SchemaDrift) -> None:
+        self.settings = settings
+        self.schema = schema
+        self.expected: dict[str, int] = {}
+        self.read: dict[str, list[Part]] = {}
+        self.finished: dict[str, tuple[TableResult, list[Problem]]] = {}
+        self.lock = threading.Lock()
+
+    def tasks(
+        self, snapshot: Snapshot, policy: PartPolicy, connections: int
+    ) -> list[Callable[[Snapshot], None]]:
+        """One task per key range of every exported table, largest ranges first.
+
+        Taking the largest work first lets the parallel connections finish together.
+        """
+        sizes = snapshot.relation_sizes()
+        ranges = [
+            (sizes.get(t.name, 0) / r.count, t, r)
+            for t in catalog.exported_tables()
+            for r in policy.ranges(t, sizes.get(t.name, 0), connections)
+        ]
+        for _, table, key_range in ranges:
+            self.expected[table.name] = key_range.count
+            self.read[table.name] = []
+        ranges.sort(key=lambda p: -p[0])
+        return [partial(self.read_range, table=t, key_range=r) for _, t, r in ranges]
+
+    def read_range(self, snapshot: Snapshot, table: Table, key_range: KeyRange) -> None:
+        part = export_part(snapshot, table, key_range, self.settings)
+        with self.lock:
+            parts = self.read[table.name]
+            parts.append(part)
+            complete = len(parts) == self.expected[table.name]
+        if complete:
+            in_order = sorted(parts, key=lambda p: p.key_range.index)
+            unknown = self.schema.unknown_columns.get(table.name, [])
+            self.finished[table.name] = finish_table(in_order, unknown, self.settings)
 
 
 def _distinct_ids(snapshot: Snapshot, query: str, params: dict[str, Any]) -> set[str]:
@@ -119,14 +156,10 @@ def _export_tables(
     schema: drift.SchemaDrift,
     policy: PartPolicy,
 ) -> None:
-    exported = pool.map(_part_tasks(pool.main, settings, policy, len(pool.snapshots)))
-    parts: dict[str, list] = {}
-    for part in exported:
-        parts.setdefault(part.table.name, []).append(part)
+    tables = _Tables(settings, schema)
+    pool.map(tables.tasks(pool.main, policy, len(pool.snapshots)))
     for table in catalog.exported_tables():
-        in_order = sorted(parts[table.name], key=lambda p: p.key_range.index)
-        unknown = schema.unknown_columns.get(table.name, [])
-        result, problems = finish_table(in_order, unknown, settings)
+        result, problems = tables.finished[table.name]
         state.tables.append(result)
         state.problems += [p.to_json() for p in problems]
     for unresolved in references.resolve(settings.spill_dir):

@@ -34,34 +34,43 @@ def qualified(table: Table, column: str) -> str:
     return f"{quote(table.name)}.{quote(column)}"
 
 
-def _path_predicate(table: Table, path: InOrganization | ThroughParent, *, alone: bool) -> str:
+def _path_predicate(
+    table: Table, path: InOrganization | ThroughParent, *, alone: bool, probe: bool
+) -> str:
     if isinstance(path, InOrganization):
         return f"{qualified(table, path.column)} = %(org)s"
     nulls = "".join(f" AND {qualified(table, c)} IS NULL" for c in path.only_when_null)
     parent = catalog.table(path.parent)
-    if alone or isinstance(parent.scope, InOrganization):
+    if isinstance(parent.scope, InOrganization) or (alone and not probe):
         # Alone, IN becomes a semi-join; under an OR, a hashed subplan, which is right for a
         # parent as small as the organization's channels or conversations.
         return f"({qualified(table, path.column)} IN ({scoped_keys(parent)}){nulls})"
     if parent.name == table.name:
         raise ValueError(f"{table.name} cannot be scoped through itself")
     (key,) = parent.primary_key
-    # Under an OR, IN on a large parent (a million messages) stays a hashed subplan only while
-    # its keys fit in work_mem; past that PostgreSQL rescans the parent for every row. EXISTS
-    # costs one primary-key probe per row instead, whatever the parent's size.
+    # Under an OR, IN on a large parent (a million messages) hashes every key of the parent
+    # for a few thousand bookmarks, and past work_mem rescans the parent for every row.
+    # EXISTS costs one primary-key probe per row instead, whatever the parent's size; its
+    # OFFSET 0 keeps PostgreSQL from turning the probe back into a hash of the parent, and
+    # the parent's own path to the organization is probed the same way.
     return (
         f"(EXISTS (SELECT 1 FROM {quote(parent.name)} WHERE {qualified(parent, key)} = "
-        f"{qualified(table, path.column)} AND {row_predicate(parent)}){nulls})"
+        f"{qualified(table, path.column)} AND {row_predicate(parent, probe=True)} OFFSET 0)"
+        f"{nulls})"
     )
 
 
-def row_predicate(table: Table) -> str:
-    """The WHERE clause that keeps exactly the table's rows of one organization."""
+def row_predicate(table: Table, *, probe: bool = False) -> str:
+    """The WHERE clause that keeps exactly the table's rows of one organization.
+
+    ``probe``: the clause is evaluated for one row at a time (inside an EXISTS), so paths
+    through a large parent are primary-key probes rather than a scan of the parent.
+    """
     scope = table.scope
     if isinstance(scope, InOrganization | ThroughParent):
-        return _path_predicate(table, scope, alone=True)
+        return _path_predicate(table, scope, alone=True, probe=probe)
     if isinstance(scope, AnyOf):
-        paths = [_path_predicate(table, p, alone=False) for p in scope.paths]
+        paths = [_path_predicate(table, p, alone=False, probe=probe) for p in scope.paths]
         return "(" + " OR ".join(paths) + ")"
     if isinstance(scope, ReferencedUsers):
         return f"{qualified(table, scope.column)} = ANY(%(users)s::text[])"

@@ -58,7 +58,7 @@ def excluded_columns(table: Table) -> dict[str, dict[str, str]]:
     }
 
 
-class _Part:
+class Part:
     """The files one key range of a table writes, and the scan of its rows.
 
     Part 0 writes the table's own files and leaves them open; later parts write fragments
@@ -121,15 +121,17 @@ class _Part:
 
 def export_part(
     snapshot: Snapshot, table: Table, key_range: KeyRange, settings: TableSettings
-) -> _Part:
+) -> Part:
     """Stream one key range of the table into staging; ``finish_table`` joins the parts."""
-    part = _Part(table, key_range, settings)
+    part = Part(table, key_range, settings)
+    query = scoping.json_rows_query(table, table.exported_columns, key_range)
+    stream = snapshot.copy_chunks(query, settings.params)
+    chunks = iter(stream)
     try:
-        query = scoping.json_rows_query(table, table.exported_columns, key_range)
-        stream = snapshot.copy_chunks(query, settings.params)
-        for chunk in stream:
+        for chunk in chunks:
             part.write(chunk)
     except BaseException:
+        chunks.close()  # ends the COPY now, so the transaction can roll back
         part.abort()
         raise
     part.rows_sent = stream.rows
@@ -146,7 +148,7 @@ def _append_arrow(writer: ParquetTableWriter, path: Path) -> None:
 
 
 def finish_table(
-    parts: list[_Part], unknown: list[str], settings: TableSettings
+    parts: list[Part], unknown: list[str], settings: TableSettings
 ) -> tuple[TableResult, list[Problem]]:
     """Join the parts of a table in key order, close its files; what the manifest says."""
     first, table = parts[0], parts[0].table

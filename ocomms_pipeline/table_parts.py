@@ -5,7 +5,8 @@ connections sit idle, and one sort of all its rows outgrows ``work_mem``. A tabl
 primary key is one uuid column is therefore cut into contiguous ranges of the key: each
 range is one task on the shared snapshot (its own query, sort, scan and files), and the
 ranges' files are joined in key order afterwards, so the table file is byte for byte what
-one query would have written. Keys are random (``gen_random_uuid()``), so equal slices of
+one query would have written. Only tables whose organization filter is cheap to repeat are
+split (see ``splittable``). Keys are random (``gen_random_uuid()``), so equal slices of
 the key space hold about equal numbers of rows and no sampling query is needed; were they
 not, the output would still be exact, only less parallel.
 """
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ocomms_pipeline.catalog import ColumnType, Table
+from ocomms_pipeline import catalog
+from ocomms_pipeline.catalog import AnyOf, ColumnType, InOrganization, Table, ThroughParent
 
 _KEY_SPACE = 1 << 128
 
@@ -60,9 +62,30 @@ DEFAULT_PARTS = PartPolicy()
 
 
 def splittable(table: Table) -> bool:
-    return (
+    """A one-column uuid key, and a scope that costs nothing to evaluate twice.
+
+    Each range is its own query, so the table's organization filter runs once per range.
+    That is free when the filter looks up the organization's channels or conversations, but
+    reactions or thread participants are scoped through messages, and each range would
+    scan the organization's million messages again.
+    """
+    key_is_uuid = (
         len(table.primary_key) == 1
         and table.columns_by_name[table.primary_key[0]].type is ColumnType.UUID
+    )
+    return key_is_uuid and _scope_is_direct(table)
+
+
+def _scope_is_direct(table: Table) -> bool:
+    scope = table.scope
+    paths = scope.paths if isinstance(scope, AnyOf) else (scope,)
+    return all(
+        isinstance(path, InOrganization)
+        or (
+            isinstance(path, ThroughParent)
+            and isinstance(catalog.table(path.parent).scope, InOrganization)
+        )
+        for path in paths
     )
 
 
