@@ -79,6 +79,7 @@ class Part:
         self.parquet: ParquetTableWriter | pa.ipc.RecordBatchStreamWriter | None = None
         if settings.parquet:
             path = parquet_path(settings.staging, table.name)
+            path.parent.mkdir(exist_ok=True)  # whichever range of the table starts first
             schema = table_schema(table.name)
             self.parquet = (
                 ParquetTableWriter(path, schema)
@@ -141,7 +142,12 @@ def export_part(
 
 
 def _append_arrow(writer: ParquetTableWriter, path: Path) -> None:
-    with pa.ipc.open_stream(str(path)) as reader:
+    """Feed a later range's decoded rows to the table's Parquet writer, batch by batch.
+
+    Read through a plain file, not a memory map: mapped pages of a large fragment would all
+    count as the process's resident memory.
+    """
+    with pa.OSFile(str(path)) as source, pa.ipc.open_stream(source) as reader:
         for batch in reader:
             writer.write(pa.Table.from_batches([batch]))
     path.unlink()
