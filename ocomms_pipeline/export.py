@@ -104,13 +104,12 @@ class _Tables:
         self.lock = threading.Lock()
 
     def tasks(
-        self, snapshot: Snapshot, policy: PartPolicy, connections: int
+        self, sizes: dict[str, int], policy: PartPolicy, connections: int
     ) -> list[Callable[[Snapshot], None]]:
         """One task per key range of every exported table, largest ranges first.
 
         Taking the largest work first lets the parallel connections finish together.
         """
-        sizes = snapshot.relation_sizes()
         ranges = [
             (sizes.get(t.name, 0) / r.count, t, r)
             for t in catalog.exported_tables()
@@ -138,13 +137,15 @@ def _distinct_ids(snapshot: Snapshot, query: str, params: dict[str, Any]) -> set
     return {row[0] for row in snapshot.fetch_all(query, params) if row[0] is not None}
 
 
-def referenced_users(pool: SharedSnapshots, organization_id: str) -> list[str]:
+def referenced_users(
+    pool: SharedSnapshots, organization_id: str, probed: frozenset[str] = frozenset()
+) -> list[str]:
     """The users the organization's rows mention, sorted bytewise (COLLATE "C" order).
 
     Python orders str by code point, which is the order of their UTF-8 bytes.
     """
     params = {"org": organization_id}
-    parts = scoping.referenced_users_parts()
+    parts = scoping.referenced_users_parts(probed)
     tasks = [partial(_distinct_ids, query=q, params=params) for q in parts]
     return sorted(set().union(*pool.map(tasks)))
 
@@ -155,9 +156,10 @@ def _export_tables(
     settings: TableSettings,
     schema: drift.SchemaDrift,
     policy: PartPolicy,
+    sizes: dict[str, int],
 ) -> None:
     tables = _Tables(settings, schema)
-    pool.map(tables.tasks(pool.main, policy, len(pool.snapshots)))
+    pool.map(tables.tasks(sizes, policy, len(pool.snapshots)))
     for table in catalog.exported_tables():
         result, problems = tables.finished[table.name]
         state.tables.append(result)
@@ -200,18 +202,20 @@ def export_organization(
             connections=connections,
             lock_timeout_seconds=lock_timeout_seconds,
         ) as pool:
-            users = referenced_users(pool, organization_id)
+            sizes = snapshot.relation_sizes()
+            probed = scoping.probed_tables(sizes)
+            users = referenced_users(pool, organization_id, probed)
             params = {"org": organization_id, "users": users}
             secrets = SecretValues.of(snapshot.fetch_all(scoping.secret_values_query(), params))
             state = _new_state(grant, snapshot, run_id, started, root)
             state.unknown_tables = schema.unknown_tables
             state.parquet = parquet
             settings = TableSettings(
-                staging, params, parquet, secrets, staging / references.SPILL_DIR
+                staging, params, parquet, secrets, staging / references.SPILL_DIR, probed
             )
             staging.mkdir(parents=True, exist_ok=False)
             try:
-                _export_tables(pool, state, settings, schema, parts)
+                _export_tables(pool, state, settings, schema, parts, sizes)
                 bundle.write_json(staging / bundle.STATE_FILE, state.to_json())
             except BaseException:
                 bundle.discard(staging)

@@ -208,9 +208,15 @@ class Snapshot:
         return row[0]
 
     def relation_sizes(self, schema: str = "public") -> dict[str, int]:
-        """On-disk size of each table: the cost estimate that orders parallel work."""
+        """Each table's size on disk as the catalog last recorded it: what plans the reads.
+
+        ``pg_class.relpages`` (kept by VACUUM, ANALYZE and CREATE INDEX) needs no lock on the
+        table, where ``pg_relation_size`` would take one and queue behind a migration before a
+        single row is read. A table never vacuumed counts as empty: it is read whole.
+        """
         rows = self.fetch_all(
-            "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
+            "SELECT c.relname, greatest(c.relpages, 0)::bigint"
+            " * current_setting('block_size')::bigint FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p')",
             {"schema": schema},

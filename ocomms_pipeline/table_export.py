@@ -49,6 +49,7 @@ class TableSettings:
     parquet: bool
     secrets: SecretValues
     spill_dir: Path
+    probed: frozenset[str] = frozenset()  # tables scoped by key probes (scoping.probed_tables)
 
 
 def excluded_columns(table: Table) -> dict[str, dict[str, str]]:
@@ -125,7 +126,8 @@ def export_part(
 ) -> Part:
     """Stream one key range of the table into staging; ``finish_table`` joins the parts."""
     part = Part(table, key_range, settings)
-    query = scoping.json_rows_query(table, table.exported_columns, key_range)
+    probe = table.name in settings.probed
+    query = scoping.json_rows_query(table, table.exported_columns, key_range, probe=probe)
     stream = snapshot.copy_chunks(query, settings.params)
     chunks = iter(stream)
     try:
