@@ -211,7 +211,13 @@ def export_organization(
             state.unknown_tables = schema.unknown_tables
             state.parquet = parquet
             settings = TableSettings(
-                staging, params, parquet, secrets, staging / references.SPILL_DIR, probed
+                staging,
+                params,
+                parquet,
+                secrets,
+                staging / references.SPILL_DIR,
+                probed,
+                references.bucket_count(sum(sizes.values())),
             )
             staging.mkdir(parents=True, exist_ok=False)
             try:

@@ -13,21 +13,35 @@ import shutil
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-BUCKETS = 32
+BUCKETS = 32  # the fewest: what a small export and ``verify`` use
+MAX_BUCKETS = 256
+BUCKET_SOURCE_BYTES = 16 << 20  # of table data on disk per bucket
 SPILL_DIR = ".reference-spill"
 EXAMPLES = 3
 RESOLVE_THREADS = 2
 _SCHEMA = pa.schema([("id", pa.string())])
 
 
-def _buckets(values: pa.StringArray) -> np.ndarray:
+def bucket_count(source_bytes: int) -> int:
+    """Buckets for an export reading ``source_bytes`` of tables: memory per bucket stays flat.
+
+    Resolution holds one bucket's ids at a time, so the bucket count grows with the data, a
+    power of two from ``BUCKETS`` to ``MAX_BUCKETS``.
+    """
+    wanted = max(1, source_bytes // BUCKET_SOURCE_BYTES)
+    count = BUCKETS
+    while count < wanted and count < MAX_BUCKETS:
+        count *= 2
+    return count
+
+
+def _buckets(values: pa.StringArray, count: int) -> np.ndarray:
     """A bucket per value from its length and last four bytes, vectorised over the buffers."""
     offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)
     offsets = offsets[values.offset : values.offset + len(values) + 1]
@@ -42,14 +56,15 @@ def _buckets(values: pa.StringArray) -> np.ndarray:
         present = lengths >= back
         byte = np.where(present, data[np.clip(ends - back, 0, len(data) - 1)], 0)
         mixed = mixed * np.uint64(1_000_003) + byte.astype(np.uint64)
-    return (mixed % np.uint64(BUCKETS)).astype(np.int64)
+    return (mixed % np.uint64(count)).astype(np.int64)
 
 
 class ReferenceSpill:
     """One table's keys and references, appended batch by batch to bucket files on disk."""
 
-    def __init__(self, directory: Path, table_name: str) -> None:
+    def __init__(self, directory: Path, table_name: str, buckets: int = BUCKETS) -> None:
         self.directory = directory / table_name
+        self.buckets = buckets
         self.directory.mkdir(parents=True, exist_ok=True)
         self._writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
 
@@ -62,9 +77,9 @@ class ReferenceSpill:
             values = pc.unique(values)
         if len(values) == 0:
             return
-        buckets = _buckets(values)
+        buckets = _buckets(values, self.buckets)
         order = np.argsort(buckets, kind="stable")
-        counts = np.bincount(buckets, minlength=BUCKETS)
+        counts = np.bincount(buckets, minlength=self.buckets)
         ordered = values.take(pa.array(order))
         metadata = {"kind": kind, "target": target, "source": source}
         start = 0
@@ -100,27 +115,29 @@ class Unresolved:
         return f"{self.source}: {self.count:,} ids not found in {self.target}, e.g. {shown}"
 
 
-def _read_bucket(directory: Path, bucket: int) -> tuple[dict, dict]:
+def _read_bucket(paths: list[Path]) -> tuple[dict, dict]:
     keys: dict[str, list[pa.Array]] = defaultdict(list)
     refs: dict[tuple[str, str], list[pa.Array]] = defaultdict(list)
-    for path in sorted(directory.glob(f"*/{bucket}.arrows")):
-        with pa.ipc.open_stream(str(path)) as reader:
+    for path in sorted(paths):
+        with pa.OSFile(str(path)) as source, pa.ipc.open_stream(source) as reader:
             while True:
                 try:
                     batch, meta = reader.read_next_batch_with_custom_metadata()
                 except StopIteration:
                     break
-                kind, target, source = (meta[k].decode() for k in (b"kind", b"target", b"source"))
+                kind, target, source_column = (
+                    meta[k].decode() for k in (b"kind", b"target", b"source")
+                )
                 if kind == "key":
                     keys[target].append(batch.column(0))
                 else:
-                    refs[(target, source)].append(batch.column(0))
+                    refs[(target, source_column)].append(batch.column(0))
     return keys, refs
 
 
-def _resolve_bucket(directory: Path, bucket: int) -> list[Unresolved]:
+def _resolve_bucket(paths: list[Path]) -> list[Unresolved]:
     """The ids of one bucket that miss their target, per referencing column."""
-    keys, refs = _read_bucket(directory, bucket)
+    keys, refs = _read_bucket(paths)
     found = []
     for (target, source), arrays in sorted(refs.items()):
         values = pc.unique(pa.concat_arrays(arrays))
@@ -138,8 +155,11 @@ def resolve(directory: Path, threads: int = RESOLVE_THREADS) -> list[Unresolved]
     Buckets are independent and Arrow's hashing releases the GIL, so ``threads`` buckets are
     resolved side by side; memory is that many buckets.
     """
+    files: dict[str, list[Path]] = defaultdict(list)
+    for path in directory.glob("*/*.arrows"):
+        files[path.stem].append(path)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        per_bucket = list(pool.map(partial(_resolve_bucket, directory), range(BUCKETS)))
+        per_bucket = list(pool.map(_resolve_bucket, files.values()))
     found: dict[str, Unresolved] = {}
     for part in per_bucket:
         for miss in part:

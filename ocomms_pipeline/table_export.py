@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ocomms_pipeline import bundle, scoping
+from ocomms_pipeline import bundle, references, scoping
 from ocomms_pipeline.arrow_schema import table_schema
 from ocomms_pipeline.catalog import Table
 from ocomms_pipeline.findings import Problem
@@ -50,6 +50,7 @@ class TableSettings:
     secrets: SecretValues
     spill_dir: Path
     probed: frozenset[str] = frozenset()  # tables scoped by key probes (scoping.probed_tables)
+    spill_buckets: int = references.BUCKETS  # see references.bucket_count
 
 
 def excluded_columns(table: Table) -> dict[str, dict[str, str]]:
@@ -90,7 +91,7 @@ class Part:
         self.scan = TableScan(
             table,
             secrets=settings.secrets,
-            spill=ReferenceSpill(settings.spill_dir, table.name + suffix),
+            spill=ReferenceSpill(settings.spill_dir, table.name + suffix, settings.spill_buckets),
             one_record_type=True,
             strings_only=not settings.parquet,
         )
