@@ -27,14 +27,33 @@ _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 
 
 @cache
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+
+
+def give_back_freed_memory() -> None:
+    """Return the free pages inside glibc's heaps to the OS (``malloc_trim``).
+
+    Blocks under the mmap threshold (ids, small Arrow arrays, Python objects) are freed into
+    per-thread heaps that only shrink from their top; after each table part the freed middle
+    pages are handed back, or a long export's resident memory creeps up with its length.
+    """
+    libc = _libc()
+    trim = getattr(libc, "malloc_trim", None) if libc is not None else None
+    if trim is not None:
+        trim(0)
+
+
+@cache
 def keep_memory_flat() -> bool:
     """Apply both settings once per process; False where glibc's mallopt is not available."""
     pa.set_memory_pool(pa.system_memory_pool())
-    name = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):
-        mallopt = None
+    libc = _libc()
+    mallopt = getattr(libc, "mallopt", None) if libc is not None else None
     if mallopt is None:
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 BUCKETS = 32  # the fewest: what a small export and ``verify`` use
 MAX_BUCKETS = 256
 BUCKET_SOURCE_BYTES = 16 << 20  # of table data on disk per bucket
+FLUSH_IDS = 1 << 17
 SPILL_DIR = ".reference-spill"
 EXAMPLES = 3
 RESOLVE_THREADS = 2
@@ -60,13 +61,21 @@ def _buckets(values: pa.StringArray, count: int) -> np.ndarray:
 
 
 class ReferenceSpill:
-    """One table's keys and references, appended batch by batch to bucket files on disk."""
+    """One table's keys and references, appended to bucket files on disk.
+
+    Ids are held back until about ``FLUSH_IDS`` have come in, then written as one batch per
+    bucket and column: writing each chunk's share of every bucket at once made hundreds of
+    thousands of tiny batches at three million messages, and reading them back dominated the
+    resolution. Held back, they cost a few megabytes.
+    """
 
     def __init__(self, directory: Path, table_name: str, buckets: int = BUCKETS) -> None:
         self.directory = directory / table_name
         self.buckets = buckets
         self.directory.mkdir(parents=True, exist_ok=True)
         self._writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
+        self._pending: dict[tuple[int, str, str, str], list[pa.Array]] = defaultdict(list)
+        self._pending_ids = 0
 
     def add(self, kind: str, target: str, source: str, values: pa.Array | pa.ChunkedArray) -> None:
         """Record ``values`` as keys of ``target`` (kind "key") or references to it ("ref")."""
@@ -81,13 +90,22 @@ class ReferenceSpill:
         order = np.argsort(buckets, kind="stable")
         counts = np.bincount(buckets, minlength=self.buckets)
         ordered = values.take(pa.array(order))
-        metadata = {"kind": kind, "target": target, "source": source}
         start = 0
         for bucket, count in enumerate(counts):
             if count:
-                batch = pa.record_batch([ordered.slice(start, count)], schema=_SCHEMA)
-                self._writer(bucket).write_batch(batch, custom_metadata=metadata)
+                self._pending[(bucket, kind, target, source)].append(ordered.slice(start, count))
                 start += count
+        self._pending_ids += len(values)
+        if self._pending_ids >= FLUSH_IDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        for (bucket, kind, target, source), arrays in sorted(self._pending.items()):
+            batch = pa.record_batch([pa.concat_arrays(arrays)], schema=_SCHEMA)
+            metadata = {"kind": kind, "target": target, "source": source}
+            self._writer(bucket).write_batch(batch, custom_metadata=metadata)
+        self._pending.clear()
+        self._pending_ids = 0
 
     def _writer(self, bucket: int) -> pa.ipc.RecordBatchStreamWriter:
         if bucket not in self._writers:
@@ -96,6 +114,12 @@ class ReferenceSpill:
         return self._writers[bucket]
 
     def close(self) -> None:
+        self._flush()
+        self.abandon()
+
+    def abandon(self) -> None:
+        """Stop without writing what is held back: the export failed, its staging goes."""
+        self._pending.clear()
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()

@@ -19,6 +19,7 @@ from ocomms_pipeline import bundle, references, scoping
 from ocomms_pipeline.arrow_schema import table_schema
 from ocomms_pipeline.catalog import Table
 from ocomms_pipeline.findings import Problem
+from ocomms_pipeline.memory import give_back_freed_memory
 from ocomms_pipeline.parquet_files import ParquetTableWriter, parquet_path
 from ocomms_pipeline.references import ReferenceSpill
 from ocomms_pipeline.source import Snapshot
@@ -119,7 +120,7 @@ class Part:
             self.parquet.abort()
         elif self.parquet is not None:
             self.parquet.close()
-        self.scan.finish()
+        self.scan.abandon()
 
 
 def export_part(
@@ -141,6 +142,7 @@ def export_part(
     part.rows_sent = stream.rows
     if key_range.index:
         part.close_fragments()
+    give_back_freed_memory()
     return part
 
 

@@ -133,6 +133,11 @@ class TableScan:
             self._spill.close()
         return self.faults.problems()
 
+    def abandon(self) -> None:
+        """The rows stopped mid-table (a failed export): release the spill, write nothing."""
+        if self._spill is not None:
+            self._spill.abandon()
+
     def _locate_key_faults(self, chunk: bytes | bytearray) -> None:
         for number, line in enumerate(bytes(chunk).splitlines(), start=self.rows + 1):
             if self._pattern is not None and self._pattern.fullmatch(line):
