@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -67,12 +66,6 @@ def _entry_time(manifest: dict[str, Any]) -> tuple[int, int, int, int, int, int]
     return (taken.year, taken.month, taken.day, taken.hour, taken.minute, taken.second)
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            yield chunk
-
-
 def _pack(zf: zipfile.ZipFile, source: Path, name: str, when: tuple, expected: str | None) -> None:
     info = zipfile.ZipInfo(name, date_time=when)
     # Parquet files are already compressed (zstd): deflating them again costs time for nothing.
@@ -81,7 +74,7 @@ def _pack(zf: zipfile.ZipFile, source: Path, name: str, when: tuple, expected: s
     info.external_attr = 0o644 << 16
     digest = hashlib.sha256()
     with zf.open(info, "w", force_zip64=True) as target:
-        for chunk in _chunks(source):
+        for chunk in bundle.read_blocks(source, _CHUNK):
             digest.update(chunk)
             target.write(chunk)
     if expected is not None and digest.hexdigest() != expected:

@@ -26,7 +26,6 @@ MANIFEST = "manifest.json"
 STATE_FILE = ".export-state.json"
 STAGING_PREFIX = ".staging-"
 BUNDLE_PATTERN = re.compile(r"ocomms-export-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z(-\d+)?")
-_WRITE_BUFFER = 1 << 20
 _READ_CHUNK = 4 << 20
 
 
@@ -119,11 +118,8 @@ class JsonArrayWriter:
         path = directory / fragment.file
         if fragment.rows:
             self._separate()
-            with open(path, "rb", buffering=0) as handle:
-                buffer = bytearray(_READ_CHUNK)
-                view = memoryview(buffer)
-                while size := handle.readinto(buffer):
-                    self._put(view[:size])
+            for block in read_blocks(path):
+                self._put(block)
             self.rows += fragment.rows
         path.unlink()
 
@@ -184,9 +180,6 @@ class JsonArrayReader:
         self.framing_error = _framing_error(head, tail[-2:], self.rows, separators, last_has_comma)
 
     def __iter__(self) -> Iterator[bytes]:
-        return self._read(rows_wanted=True)
-
-    def _read(self, *, rows_wanted: bool) -> Iterator[bytes]:
         digest = hashlib.sha256()
         separators, last_has_comma, carry = 0, False, b""
         with open(self.path, "rb") as handle:
@@ -205,8 +198,7 @@ class JsonArrayReader:
                     self.rows += lines.count(b"\n")
                     separators += lines.count(b",\n")
                     last_has_comma = lines.endswith(b",\n")
-                    if rows_wanted:
-                        yield lines.replace(b",\n", b"\n")
+                    yield lines.replace(b",\n", b"\n")
         self.sha256 = digest.hexdigest()
         self.framing_error = _framing_error(head, carry, self.rows, separators, last_has_comma)
 
@@ -235,11 +227,19 @@ def read_json(path: Path) -> Any:
         return json.load(handle)
 
 
+def read_blocks(path: Path, block_bytes: int = _READ_CHUNK) -> Iterator[memoryview]:
+    """The file's bytes in order, as views of one reused buffer (valid until the next)."""
+    buffer = bytearray(block_bytes)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while size := handle.readinto(buffer):
+            yield view[:size]
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_WRITE_BUFFER):
-            digest.update(chunk)
+    for block in read_blocks(path):
+        digest.update(block)
     return digest.hexdigest()
 
 

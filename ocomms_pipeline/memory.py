@@ -40,7 +40,8 @@ def give_back_freed_memory() -> None:
 
     Blocks under the mmap threshold (ids, small Arrow arrays, Python objects) are freed into
     per-thread heaps that only shrink from their top; after each table part the freed middle
-    pages are handed back, or a long export's resident memory creeps up with its length.
+    pages are handed back. Measured at three million messages, it lowered the peak by a few
+    megabytes (209 to 205 MB in one run each), within the run-to-run noise.
     """
     libc = _libc()
     trim = getattr(libc, "malloc_trim", None) if libc is not None else None

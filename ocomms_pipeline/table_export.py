@@ -23,7 +23,7 @@ from ocomms_pipeline.memory import give_back_freed_memory
 from ocomms_pipeline.parquet_files import ParquetTableWriter, parquet_path
 from ocomms_pipeline.references import ReferenceSpill
 from ocomms_pipeline.source import Snapshot
-from ocomms_pipeline.table_parts import WHOLE, KeyRange
+from ocomms_pipeline.table_parts import KeyRange
 from ocomms_pipeline.table_scan import SecretValues, TableScan
 
 
@@ -187,10 +187,3 @@ def finish_table(
         parquet=None if parquet is None else vars(parquet),
     )
     return result, faults.problems()
-
-
-def export_table(
-    snapshot: Snapshot, table: Table, unknown: list[str], settings: TableSettings
-) -> tuple[TableResult, list[Problem]]:
-    """Write the whole table's files in staging; return what the manifest says and found."""
-    return finish_table([export_part(snapshot, table, WHOLE, settings)], unknown, settings)

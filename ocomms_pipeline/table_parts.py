@@ -13,6 +13,7 @@ not, the output would still be exact, only less parallel.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from ocomms_pipeline import catalog
@@ -89,12 +90,8 @@ def _scope_is_direct(table: Table) -> bool:
     )
 
 
-def _uuid_text(value: int) -> str:
-    digits = f"{value:032x}"
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-
-
 def uuid_ranges(count: int) -> list[KeyRange]:
     """``count`` ranges of equal width covering every uuid, in key order."""
-    bounds = [None, *(_uuid_text(n * _KEY_SPACE // count) for n in range(1, count)), None]
+    inner = [str(uuid.UUID(int=n * _KEY_SPACE // count)) for n in range(1, count)]
+    bounds = [None, *inner, None]
     return [KeyRange(n, count, bounds[n], bounds[n + 1]) for n in range(count)]
