@@ -105,13 +105,13 @@ class JsonArrayWriter:
         elif not self.fragment:
             self._put(b"\n")
 
-    def write_chunk(self, lines: bytes | bytearray) -> None:
-        """Append rows given as JSON objects each ending in a newline."""
+    def write_chunk(self, lines: bytes | bytearray, rows: int | None = None) -> None:
+        """Append rows given as JSON objects each ending in a newline (``rows`` of them)."""
         if not lines:
             return
         self._separate()
-        self._put(lines[:-1].replace(b"\n", b",\n"))
-        self.rows += lines.count(b"\n")
+        self._put(memoryview(lines.replace(b"\n", b",\n"))[:-2])
+        self.rows += lines.count(b"\n") if rows is None else rows
 
     def extend(self, fragment: FileDigest, directory: Path) -> None:
         """Append a closed fragment's rows (hashing them in order), then delete the fragment."""

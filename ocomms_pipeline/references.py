@@ -9,6 +9,7 @@ bucket, a small fraction of the ids, whatever the size of the bundle.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -21,12 +22,13 @@ import pyarrow.compute as pc
 
 BUCKETS = 32  # the fewest: what a small export and ``verify`` use
 MAX_BUCKETS = 256
-BUCKET_SOURCE_BYTES = 16 << 20  # of table data on disk per bucket
+BUCKET_SOURCE_BYTES = 32 << 20  # of table data on disk per bucket
 FLUSH_IDS = 1 << 15
 SPILL_DIR = ".reference-spill"
 EXAMPLES = 3
 RESOLVE_THREADS = 2
-_SCHEMA = pa.schema([("id", pa.string())])
+_SCHEMA = pa.schema([("id", pa.string()), ("stream", pa.int16())])
+_STREAMS = b"streams"  # batch metadata: JSON list of [kind, target, source] per stream tag
 
 
 def bucket_count(source_bytes: int) -> int:
@@ -63,10 +65,11 @@ def _buckets(values: pa.StringArray, count: int) -> np.ndarray:
 class ReferenceSpill:
     """One table's keys and references, appended to bucket files on disk.
 
-    Ids are held back until about ``FLUSH_IDS`` have come in, then written as one batch per
-    bucket and column: writing each chunk's share of every bucket at once made hundreds of
-    thousands of tiny batches at three million messages, and reading them back dominated the
-    resolution. Held back, they cost a few megabytes.
+    Ids are held back until about ``FLUSH_IDS`` have come in, then split into buckets once
+    and written as one batch per bucket, each id tagged with its stream (which key or which
+    referencing column it came from). Splitting every chunk's ids per bucket and column made
+    hundreds of thousands of tiny batches, tens of thousands of small writes, and a Python
+    loop per bucket per chunk; held back, the ids cost a few megabytes.
     """
 
     def __init__(self, directory: Path, table_name: str, buckets: int = BUCKETS) -> None:
@@ -74,7 +77,7 @@ class ReferenceSpill:
         self.buckets = buckets
         self.directory.mkdir(parents=True, exist_ok=True)
         self._writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
-        self._pending: dict[tuple[int, str, str, str], list[pa.Array]] = defaultdict(list)
+        self._pending: dict[tuple[str, str, str], list[pa.Array]] = defaultdict(list)
         self._pending_ids = 0
 
     def add(self, kind: str, target: str, source: str, values: pa.Array | pa.ChunkedArray) -> None:
@@ -86,26 +89,30 @@ class ReferenceSpill:
             values = pc.unique(values)
         if len(values) == 0:
             return
-        buckets = _buckets(values, self.buckets)
-        order = np.argsort(buckets, kind="stable")
-        counts = np.bincount(buckets, minlength=self.buckets)
-        ordered = values.take(pa.array(order))
-        start = 0
-        for bucket, count in enumerate(counts):
-            if count:
-                self._pending[(bucket, kind, target, source)].append(ordered.slice(start, count))
-                start += count
+        self._pending[(kind, target, source)].append(values)
         self._pending_ids += len(values)
         if self._pending_ids >= FLUSH_IDS:
             self._flush()
 
     def _flush(self) -> None:
-        for (bucket, kind, target, source), arrays in sorted(self._pending.items()):
-            batch = pa.record_batch([pa.concat_arrays(arrays)], schema=_SCHEMA)
-            metadata = {"kind": kind, "target": target, "source": source}
-            self._writer(bucket).write_batch(batch, custom_metadata=metadata)
+        if not self._pending:
+            return
+        streams = sorted(self._pending)
+        arrays = [pa.concat_arrays(self._pending[s]) for s in streams]
         self._pending.clear()
         self._pending_ids = 0
+        ids = pa.concat_arrays(arrays)
+        tags = np.repeat(np.arange(len(streams), dtype=np.int16), [len(a) for a in arrays])
+        buckets = _buckets(ids, self.buckets)
+        order = np.argsort(buckets, kind="stable")
+        counts = np.bincount(buckets, minlength=self.buckets)
+        batch = pa.record_batch([ids.take(pa.array(order)), pa.array(tags[order])], _SCHEMA)
+        metadata = {_STREAMS: json.dumps(streams)}
+        start = 0
+        for bucket in np.flatnonzero(counts):
+            count = int(counts[bucket])
+            self._writer(int(bucket)).write_batch(batch.slice(start, count), metadata)
+            start += count
 
     def _writer(self, bucket: int) -> pa.ipc.RecordBatchStreamWriter:
         if bucket not in self._writers:
@@ -120,6 +127,7 @@ class ReferenceSpill:
     def abandon(self) -> None:
         """Stop without writing what is held back: the export failed, its staging goes."""
         self._pending.clear()
+        self._pending_ids = 0
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
@@ -149,27 +157,36 @@ def _read_bucket(paths: list[Path]) -> tuple[dict, dict]:
                     batch, meta = reader.read_next_batch_with_custom_metadata()
                 except StopIteration:
                     break
-                kind, target, source_column = (
-                    meta[k].decode() for k in (b"kind", b"target", b"source")
-                )
-                if kind == "key":
-                    keys[target].append(batch.column(0))
-                else:
-                    refs[(target, source_column)].append(batch.column(0))
+                ids, tags = batch.column(0), batch.column(1)
+                for tag, (kind, target, source_column) in enumerate(json.loads(meta[_STREAMS])):
+                    values = ids.filter(pc.equal(tags, tag))
+                    if kind == "key":
+                        keys[target].append(values)
+                    else:
+                        refs[(target, source_column)].append(values)
     return keys, refs
 
 
 def _resolve_bucket(paths: list[Path]) -> list[Unresolved]:
-    """The ids of one bucket that miss their target, per referencing column."""
+    """The ids of one bucket that miss their target, per referencing column.
+
+    All columns pointing at one target are looked up together: Arrow builds the set of the
+    target's keys once per call, and a million messages are pointed at by half a dozen.
+    """
     keys, refs = _read_bucket(paths)
     found = []
-    for (target, source), arrays in sorted(refs.items()):
-        values = pc.unique(pa.concat_arrays(arrays))
+    for target in sorted({t for t, _ in refs}):
+        sources = sorted(s for t, s in refs if t == target)
+        values = [pc.unique(pa.concat_arrays(refs[(target, s)])) for s in sources]
         known = pa.concat_arrays(keys[target]) if keys[target] else pa.array([], pa.string())
-        missing = values.filter(pc.invert(pc.is_in(values, value_set=known)))
-        if len(missing):
-            first = missing.take(pc.sort_indices(missing)[:EXAMPLES]).to_pylist()
-            found.append(Unresolved(source, target, len(missing), first))
+        absent = pc.invert(pc.is_in(pa.concat_arrays(values), value_set=known))
+        start = 0
+        for source, source_values in zip(sources, values, strict=True):
+            missing = source_values.filter(absent.slice(start, len(source_values)))
+            start += len(source_values)
+            if len(missing):
+                first = missing.take(pc.sort_indices(missing)[:EXAMPLES]).to_pylist()
+                found.append(Unresolved(source, target, len(missing), first))
     return found
 
 

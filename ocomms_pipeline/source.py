@@ -25,7 +25,7 @@ from ocomms_pipeline.errors import ExportError
 # (control characters are always \u-escaped), so each COPY line is the JSON text verbatim.
 _COPY_OPTIONS = "(FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
 APPLICATION_NAME = "ocomms-pipeline"
-COPY_CHUNK = 4 << 20
+COPY_CHUNK = 2 << 20
 
 
 def libpq_url(url: str) -> str:
@@ -247,11 +247,16 @@ class Snapshot:
 # that are bound by row_to_json; it is switched off for the export's transaction only.
 # A sort of a million messages' columns fits in SORT_MEMORY and stays off disk (with the 4 MB
 # default it spilled and took twice as long); it is per sort, per export connection.
+# Plain index scans are off too: to skip that sort the planner would walk a table's primary key
+# and fetch its rows in key order, which for random uuid keys is a random read of the whole
+# heap (a million messages: 7.0 s against 5.3 s for a sequential scan and a sort). Bitmap
+# index scans remain, and serve the primary-key probes (``scoping.probed_tables``) as fast.
 SORT_MEMORY = "64MB"
 _START = (
     "SELECT set_config('lock_timeout', %s, true), set_config('jit', 'off', true),"
     f" set_config('work_mem', '{SORT_MEMORY}', true),"
     " set_config('max_parallel_workers_per_gather', '0', true),"
+    " set_config('enable_indexscan', 'off', true),"
     " pg_current_snapshot()::text,"
     " now(), current_setting('server_version')"
 )

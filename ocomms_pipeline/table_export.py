@@ -102,8 +102,9 @@ class Part:
         return parquet_path(settings.staging, self.table.name).with_name(name)
 
     def write(self, chunk: bytearray) -> None:
-        self.json.write_chunk(chunk)
-        decoded = self.scan.feed(chunk)
+        rows = chunk.count(b"\n")
+        self.json.write_chunk(chunk, rows)
+        decoded = self.scan.feed(chunk, rows)
         if self.parquet is not None and decoded is not None:
             self.parquet.write(decoded)
 

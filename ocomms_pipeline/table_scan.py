@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -66,6 +66,11 @@ class SecretValues:
     values: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
     origins: dict[str, str] = field(default_factory=dict)  # value -> "table.column"
 
+    @cached_property
+    def lengths(self) -> pa.Array:
+        """The byte lengths secrets have: a value of any other length is not one."""
+        return pc.unique(pc.binary_length(self.values))
+
     @classmethod
     def of(cls, found: Iterable[tuple[str, str]]) -> SecretValues:
         """From (origin, value) pairs; values too short to be tell-tale are left out."""
@@ -103,9 +108,11 @@ class TableScan:
         self._secrets = secrets
         self._spill = spill
 
-    def feed(self, chunk: bytes | bytearray) -> pa.Table | None:
-        """Check one chunk of whole lines; return its rows decoded, or None if they do not."""
-        lines = chunk.count(b"\n")
+    def feed(self, chunk: bytes | bytearray, lines: int | None = None) -> pa.Table | None:
+        """Check one chunk of whole lines (``lines`` of them); return its rows decoded, or None
+        if they do not decode."""
+        if lines is None:
+            lines = chunk.count(b"\n")
         if self._pattern is None:
             self._locate_key_faults(chunk)
         elif self.one_record_type:
@@ -170,21 +177,43 @@ class TableScan:
         return None
 
     def _scan_secrets(self, rows: pa.Table) -> None:
-        if self._secrets is None or len(self._secrets.values) == 0:
+        """One set lookup per chunk, over the string values as long as some secret.
+
+        Arrow builds the hash set of the secret values anew on every ``is_in`` call; one call
+        per column per chunk made that rebuilding a twentieth of an export's client time.
+        Values of other lengths cannot be a secret, so a message's text is measured, not
+        copied into the lookup.
+        """
+        secrets = self._secrets
+        if secrets is None or len(secrets.values) == 0:
             return
+        names, candidates, positions = [], [], []
         for name in rows.column_names:
-            column = rows.column(name)
-            if column.type != pa.string():
+            if rows.schema.field(name).type != pa.string():
                 continue
-            hits = pc.is_in(column, value_set=self._secrets.values)
-            if not pc.any(hits).as_py():
+            column = rows.column(name).combine_chunks()
+            fits = pc.is_in(pc.binary_length(column), value_set=secrets.lengths)
+            where = pc.indices_nonzero(fits)
+            if len(where):
+                names.append(name)
+                candidates.append(column.take(where))
+                positions.append(where)
+        if not candidates:
+            return
+        hits = pc.is_in(pa.concat_arrays(candidates), value_set=secrets.values)
+        if not pc.any(hits).as_py():
+            return
+        start = 0
+        for name, values, where in zip(names, candidates, positions, strict=True):
+            found = pc.indices_nonzero(hits.slice(start, len(values))).to_pylist()
+            start += len(values)
+            if not found:
                 continue
-            where = pc.indices_nonzero(hits).to_pylist()
-            origin = self._secrets.origins[column[where[0]].as_py()]
+            origin = secrets.origins[values[found[0]].as_py()]
             self.faults.add(
                 Check.EXPORTED_COLUMNS_ONLY,
                 f"column {name!r} holds a value of secret column {origin}",
-                *(self.rows + i + 1 for i in where),
+                *(self.rows + where[i].as_py() + 1 for i in found),
             )
 
     def _spill_references(self, rows: pa.Table) -> None:
