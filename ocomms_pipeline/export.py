@@ -21,7 +21,7 @@ from ocomms_pipeline.authorization import Grant, authorize
 from ocomms_pipeline.catalog import Table
 from ocomms_pipeline.findings import Check, Problem
 from ocomms_pipeline.identifiers import Principal
-from ocomms_pipeline.memory import collector_spared, keep_memory_flat
+from ocomms_pipeline.memory import keep_memory_flat
 from ocomms_pipeline.parallel import SharedSnapshots
 from ocomms_pipeline.source import Snapshot, open_snapshot
 from ocomms_pipeline.table_export import (
@@ -192,10 +192,7 @@ def export_organization(
     keep_memory_flat()
     started = datetime.now(UTC)
     staging = bundle.staging_dir(root, organization_id, run_id)
-    with (
-        collector_spared(),
-        open_snapshot(database_url, lock_timeout_seconds=lock_timeout_seconds) as snapshot,
-    ):
+    with open_snapshot(database_url, lock_timeout_seconds=lock_timeout_seconds) as snapshot:
         grant = authorize(snapshot, organization_id, principal)
         schema = drift.compare(snapshot.live_columns())
         # The other connections open only once the owner check has passed.

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 
 import pyarrow as pa
@@ -61,20 +58,3 @@ def keep_memory_flat() -> bool:
     if mallopt is None:
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
-
-
-@contextmanager
-def collector_spared() -> Iterator[None]:
-    """Leave the objects that exist now out of the garbage collector's sweeps for a while.
-
-    A Dagster process holds over a million long-lived objects (its modules, definitions,
-    instance). Rows in flight are small objects allocated by the million, and the cyclic
-    collector's full sweeps over everything took a sixth of an export's client CPU.
-    ``gc.freeze`` moves what exists into a generation no sweep visits, so the collector still
-    runs, over the export's own objects only; afterwards they are ordinary again.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
