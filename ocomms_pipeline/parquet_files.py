@@ -17,7 +17,7 @@ from ocomms_pipeline.bundle import FileDigest, sha256_file
 
 PARQUET_DIR = "parquet"
 ROW_GROUP_ROWS = 128 * 1024
-ROW_GROUP_BYTES = 8 << 20  # of decoded Arrow data
+ROW_GROUP_BYTES = 4 << 20  # of decoded Arrow data
 COMPRESSION = "zstd"
 
 
