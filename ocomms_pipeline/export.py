@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ocomms_pipeline import bundle, catalog, drift, references, scoping
+from ocomms_pipeline import bundle, catalog, drift, references, scoping, user_closure
 from ocomms_pipeline.authorization import Grant, authorize
 from ocomms_pipeline.catalog import Table
 from ocomms_pipeline.findings import Check, Problem
@@ -101,18 +101,19 @@ class _Tables:
         self.expected: dict[str, int] = {}
         self.read: dict[str, list[Part]] = {}
         self.finished: dict[str, tuple[TableResult, list[Problem]]] = {}
+        self.user_ids: set[str] = set()  # every user the rows read so far point at
         self.lock = threading.Lock()
 
     def tasks(
-        self, sizes: dict[str, int], policy: PartPolicy, connections: int
+        self, tables: list[Table], sizes: dict[str, int], policy: PartPolicy, connections: int
     ) -> list[Callable[[Snapshot], None]]:
-        """One task per key range of every exported table, largest ranges first.
+        """One task per key range of every table given, largest ranges first.
 
         Taking the largest work first lets the parallel connections finish together.
         """
         ranges = [
             (sizes.get(t.name, 0) / r.count, t, r)
-            for t in catalog.exported_tables()
+            for t in tables
             for r in policy.ranges(t, sizes.get(t.name, 0), connections)
         ]
         for _, table, key_range in ranges:
@@ -124,6 +125,7 @@ class _Tables:
     def read_range(self, snapshot: Snapshot, table: Table, key_range: KeyRange) -> None:
         part = export_part(snapshot, table, key_range, self.settings)
         with self.lock:
+            self.user_ids |= part.scan.user_ids
             parts = self.read[table.name]
             parts.append(part)
             complete = len(parts) == self.expected[table.name]
@@ -133,23 +135,6 @@ class _Tables:
             self.finished[table.name] = finish_table(in_order, unknown, self.settings)
 
 
-def _distinct_ids(snapshot: Snapshot, query: str, params: dict[str, Any]) -> set[str]:
-    return {row[0] for row in snapshot.fetch_all(query, params) if row[0] is not None}
-
-
-def referenced_users(
-    pool: SharedSnapshots, organization_id: str, probed: frozenset[str] = frozenset()
-) -> list[str]:
-    """The users the organization's rows mention, sorted bytewise (COLLATE "C" order).
-
-    Python orders str by code point, which is the order of their UTF-8 bytes.
-    """
-    params = {"org": organization_id}
-    parts = scoping.referenced_users_parts(probed)
-    tasks = [partial(_distinct_ids, query=q, params=params) for q in parts]
-    return sorted(set().union(*pool.map(tasks)))
-
-
 def _export_tables(
     pool: SharedSnapshots,
     state: ExportState,
@@ -157,13 +142,30 @@ def _export_tables(
     schema: drift.SchemaDrift,
     policy: PartPolicy,
     sizes: dict[str, int],
+    early: set[str],
 ) -> None:
+    """Every table but those filtered by the users, then the users, then those tables.
+
+    See ``user_closure``: the users are the early ones and whoever the rows read point at.
+    """
+    connections = len(pool.snapshots)
+    exported = catalog.exported_tables()
+    first = [t for t in exported if not scoping.uses_users(t)]
     tables = _Tables(settings, schema)
-    pool.map(tables.tasks(sizes, policy, len(pool.snapshots)))
-    for table in catalog.exported_tables():
+    pool.map(tables.tasks(first, sizes, policy, connections))
+    params = {**settings.params, "users": user_closure.in_order(early | tables.user_ids)}
+    secrets = SecretValues.of(pool.main.fetch_all(scoping.secret_values_query(), params))
+    late = user_closure.new_secrets(settings.secrets, secrets)
+    written = [tables.finished[t.name][0] for t in first]
+    late_problems = user_closure.rescan(settings.staging, written, late)
+    tables.settings = replace(settings, params=params, secrets=secrets)
+    last = [t for t in exported if scoping.uses_users(t)]
+    pool.map(tables.tasks(last, sizes, policy, connections))
+    for table in exported:
         result, problems = tables.finished[table.name]
         state.tables.append(result)
         state.problems += [p.to_json() for p in problems]
+    state.problems += [p.to_json() for p in late_problems]
     for unresolved in references.resolve(settings.spill_dir):
         table = unresolved.source.split(".")[0]
         problem = Problem(table, Check.REFERENCES_RESOLVE, unresolved.reason())
@@ -204,15 +206,15 @@ def export_organization(
         ) as pool:
             sizes = snapshot.relation_sizes()
             probed = scoping.probed_tables(sizes)
-            users = referenced_users(pool, organization_id, probed)
-            params = {"org": organization_id, "users": users}
-            secrets = SecretValues.of(snapshot.fetch_all(scoping.secret_values_query(), params))
+            early = user_closure.early_users(pool, organization_id, probed)
+            known = {"org": organization_id, "users": user_closure.in_order(early)}
+            secrets = SecretValues.of(snapshot.fetch_all(scoping.secret_values_query(), known))
             state = _new_state(grant, snapshot, run_id, started, root)
             state.unknown_tables = schema.unknown_tables
             state.parquet = parquet
             settings = TableSettings(
                 staging,
-                params,
+                {"org": organization_id},  # the users are bound once they are all known
                 parquet,
                 secrets,
                 staging / references.SPILL_DIR,
@@ -221,7 +223,7 @@ def export_organization(
             )
             staging.mkdir(parents=True, exist_ok=False)
             try:
-                _export_tables(pool, state, settings, schema, parts, sizes)
+                _export_tables(pool, state, settings, schema, parts, sizes, early)
                 bundle.write_json(staging / bundle.STATE_FILE, state.to_json())
             except BaseException:
                 bundle.discard(staging)

@@ -86,6 +86,17 @@ def row_predicate(table: Table, *, probe: bool = False) -> str:
     raise TypeError(f"unknown scope {scope!r}")
 
 
+def uses_users(table: Table) -> bool:
+    """Whether the table's organization filter needs the referenced users (``%(users)s``)."""
+    scope = table.scope
+    if isinstance(scope, ReferencedUsers):
+        return True
+    if isinstance(scope, ReferencedBy):
+        return uses_users(catalog.table(scope.table))
+    paths = scope.paths if isinstance(scope, AnyOf) else (scope,)
+    return any(isinstance(p, ThroughParent) and uses_users(catalog.table(p.parent)) for p in paths)
+
+
 def scoped_keys(table: Table) -> str:
     (key,) = table.primary_key
     return f"SELECT {qualified(table, key)} FROM {quote(table.name)} WHERE {row_predicate(table)}"
@@ -127,7 +138,9 @@ def _user_ids_select(table: Table, columns: list[str], probe: bool) -> str:
     return f"SELECT DISTINCT {selected} AS user_id FROM {source} WHERE {where}"
 
 
-def referenced_users_parts(probed: frozenset[str] = frozenset()) -> list[str]:
+def referenced_users_parts(
+    probed: frozenset[str] = frozenset(), skipped: frozenset[str] = frozenset()
+) -> list[str]:
     """One query per table that points at users: the distinct ids its org rows hold.
 
     Users are global, so the organization's users are not a filter on ``users``: they are
@@ -135,10 +148,11 @@ def referenced_users_parts(probed: frozenset[str] = frozenset()) -> list[str]:
     independent, so an export runs them side by side on its shared-snapshot connections.
     A table with several such columns (a notification's recipient and actor) is read once
     for all of them. DISTINCT per part: a million messages name a few hundred authors.
+    ``skipped`` tables get no part (their users are taken from their rows as they stream).
     """
     parts = []
     for table in catalog.exported_tables():
-        if isinstance(table.scope, ReferencedUsers):
+        if isinstance(table.scope, ReferencedUsers) or table.name in skipped:
             continue
         columns = [c.name for c in table.exported_columns if c.references == catalog.USERS_TABLE]
         if columns:

@@ -74,10 +74,11 @@ def splittable(table: Table) -> bool:
         len(table.primary_key) == 1
         and table.columns_by_name[table.primary_key[0]].type is ColumnType.UUID
     )
-    return key_is_uuid and _scope_is_direct(table)
+    return key_is_uuid and scope_is_direct(table)
 
 
-def _scope_is_direct(table: Table) -> bool:
+def scope_is_direct(table: Table) -> bool:
+    """The table's rows are found from the organization's own rows or one table below them."""
     scope = table.scope
     paths = scope.paths if isinstance(scope, AnyOf) else (scope,)
     return all(

@@ -107,6 +107,7 @@ class TableScan:
         self._pattern = row_pattern(table.name)
         self._secrets = secrets
         self._spill = spill
+        self.user_ids: set[str] = set()  # every user the rows point at (see user_closure)
 
     def feed(self, chunk: bytes | bytearray, lines: int | None = None) -> pa.Table | None:
         """Check one chunk of whole lines (``lines`` of them); return its rows decoded, or None
@@ -131,6 +132,7 @@ class TableScan:
             decoded = None
         if decoded is not None:
             self._scan_secrets(decoded)
+            self._collect_users(decoded)
             self._spill_references(decoded)
         self.rows += lines
         return decoded
@@ -216,6 +218,12 @@ class TableScan:
                 f"column {name!r} holds a value of secret column {origin}",
                 *(self.rows + where[i].as_py() + 1 for i in found),
             )
+
+    def _collect_users(self, rows: pa.Table) -> None:
+        for column in self.table.exported_columns:
+            if column.references == catalog.USERS_TABLE:
+                users = pc.unique(pc.drop_null(rows.column(column.name).combine_chunks()))
+                self.user_ids.update(users.to_pylist())
 
     def _spill_references(self, rows: pa.Table) -> None:
         if self._spill is None:
