@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 BUCKETS = 32  # the fewest: what a small export and ``verify`` use
 MAX_BUCKETS = 256
-BUCKET_SOURCE_BYTES = 32 << 20  # of table data on disk per bucket
+BUCKET_SOURCE_BYTES = 16 << 20  # of table data on disk per bucket
 FLUSH_IDS = 1 << 15
 SPILL_DIR = ".reference-spill"
 EXAMPLES = 3
