@@ -101,7 +101,7 @@ class _Tables:
         self.expected: dict[str, int] = {}
         self.read: dict[str, list[Part]] = {}
         self.finished: dict[str, tuple[TableResult, list[Problem]]] = {}
-        self.user_ids: set[str] = set()  # every user the rows read so far point at
+        self.user_ids: set[str] = set()  # the users the streamed tables read so far point at
         self.lock = threading.Lock()
 
     def tasks(
@@ -218,8 +218,9 @@ def export_organization(
                 parquet,
                 secrets,
                 staging / references.SPILL_DIR,
-                probed,
-                references.bucket_count(sum(sizes.values())),
+                probed=probed,
+                spill_buckets=references.bucket_count(sum(sizes.values())),
+                streamed=user_closure.streamed_tables(),
             )
             staging.mkdir(parents=True, exist_ok=False)
             try:

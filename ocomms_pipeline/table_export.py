@@ -51,6 +51,7 @@ class TableSettings:
     secrets: SecretValues
     spill_dir: Path
     probed: frozenset[str] = frozenset()  # tables scoped by key probes (scoping.probed_tables)
+    streamed: frozenset[str] = frozenset()  # tables whose users the scan collects (user_closure)
     spill_buckets: int = references.BUCKETS  # see references.bucket_count
 
 
@@ -95,6 +96,7 @@ class Part:
             spill=ReferenceSpill(settings.spill_dir, table.name + suffix, settings.spill_buckets),
             one_record_type=True,
             strings_only=not settings.parquet,
+            collect_users=table.name in settings.streamed,
         )
 
     def arrow_fragment(self, settings: TableSettings) -> Path:

@@ -89,6 +89,7 @@ class TableScan:
         spill: ReferenceSpill | None,
         one_record_type: bool = False,
         strings_only: bool = False,
+        collect_users: bool = False,
     ) -> None:
         """``one_record_type``: the rows come straight from ``row_to_json`` over one projection.
 
@@ -107,7 +108,8 @@ class TableScan:
         self._pattern = row_pattern(table.name)
         self._secrets = secrets
         self._spill = spill
-        self.user_ids: set[str] = set()  # every user the rows point at (see user_closure)
+        self._collect = collect_users
+        self.user_ids: set[str] = set()  # with collect_users: every user the rows point at
 
     def feed(self, chunk: bytes | bytearray, lines: int | None = None) -> pa.Table | None:
         """Check one chunk of whole lines (``lines`` of them); return its rows decoded, or None
@@ -184,6 +186,7 @@ class TableScan:
         Arrow builds the hash set of the secret values anew on every ``is_in`` call; with one
         call per column per chunk, that rebuilding (and resolution's) took about 4% of an
         export's client CPU.
+
         Values of other lengths cannot be a secret, so a message's text is measured, not
         copied into the lookup.
         """
@@ -220,6 +223,9 @@ class TableScan:
             )
 
     def _collect_users(self, rows: pa.Table) -> None:
+        """The users a table of ``user_closure.streamed_tables`` points at, for the closure."""
+        if not self._collect:
+            return
         for column in self.table.exported_columns:
             if column.references == catalog.USERS_TABLE:
                 users = pc.unique(pc.drop_null(rows.column(column.name).combine_chunks()))
