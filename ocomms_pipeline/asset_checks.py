@@ -1,26 +1,25 @@
-"""The bundle checks as Dagster asset checks: four per table asset, blocking publication.
+"""The bundle checks as Dagster asset checks: four blocking ones and a warning per table.
 
-They run in one step between the export op and the bundle step, on the staged files, so a
-bundle that fails a check is never published: the checks are blocking, the bundle step does
-not run, the staging is removed and the run fails with the reasons.
+They are evaluated by the publish op on the staged files, before publication, so a bundle
+that fails a check is never published: the staging is removed and the run fails with the
+first reason. The results are part of the export's asset definition, so a check is always
+evaluated with the materialization it checks and cannot run without it.
 
 Partitioned check specs are a preview feature in this Dagster release and record no partition
 in range runs, so the specs are not partitioned: each result names its organization in its
-metadata (``partition``) and points at the partition's materialization it checked, and the
-asset's check history in the UI shows every organization's results.
+metadata (``partition``), and the asset's check history in the UI shows every organization's
+results.
 """
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import dagster as dg
 
-from ocomms_pipeline import bundle, catalog
-from ocomms_pipeline.assets import failure, table_key
-from ocomms_pipeline.checks import CheckOutcome, evaluate_staged, failure_summary
-from ocomms_pipeline.errors import ExportError
+from ocomms_pipeline import catalog
+from ocomms_pipeline.asset_keys import table_key
+from ocomms_pipeline.checks import CheckOutcome
 from ocomms_pipeline.export import ExportState
 from ocomms_pipeline.findings import DESCRIPTIONS, Check
-from ocomms_pipeline.resources import ExportStorage
 
 SHOWN_REASONS = 10
 SCHEMA_KNOWN = "schema_known"
@@ -45,6 +44,19 @@ def check_specs() -> list[dg.AssetCheckSpec]:
         for t in catalog.exported_tables()
     ]
     return blocking + drift
+
+
+def output_name(table: str, check: str) -> str:
+    """The op output Dagster maps a check's result to (its spec's python identifier)."""
+    return dg.AssetCheckSpec(check, asset=table_key(table)).get_python_identifier()
+
+
+def check_outputs() -> dict[str, dg.Out]:
+    """One optional output per check spec, for the op that yields the results."""
+    return {
+        spec.get_python_identifier(): dg.Out(dg.Nothing, is_required=False)
+        for spec in check_specs()
+    }
 
 
 def _schema_results(state: ExportState) -> Iterator[dg.AssetCheckResult]:
@@ -81,32 +93,11 @@ def _result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     )
 
 
-@dg.multi_asset_check(
-    specs=check_specs(),
-    name="check_organization_tables",
-    description="Checks the staged bundle before it is published: rows, columns, secrets, "
-    "references and checksums of every table.",
-)
-def check_organization_tables(
-    context: dg.AssetCheckExecutionContext, storage: ExportStorage
+def check_results(
+    state: ExportState, outcomes: list[CheckOutcome], selected: Collection[str]
 ) -> Iterator[dg.AssetCheckResult]:
-    run_id = context.op_execution_context.run_id
-    staging = bundle.staging_dir(storage.path, context.partition_key, run_id)
-    if not (staging / bundle.STATE_FILE).exists():
-        raise dg.Failure(
-            description="no staged export for this run: checks run in the run that exports "
-            "the tables (job export_organization)",
-            allow_retries=False,
-        )
-    try:
-        state, outcomes = evaluate_staged(staging)
-    except BaseException:
-        bundle.discard(staging)
-        raise
-    for outcome in outcomes:
-        yield _result(outcome)
-    yield from _schema_results(state)
-    problem = failure_summary(outcomes)
-    if problem:
-        bundle.discard(staging)
-        raise failure(ExportError(problem))
+    """The results of the checks this run selected; every check was evaluated either way."""
+    results = [*(_result(o) for o in outcomes), *_schema_results(state)]
+    for result in results:
+        if output_name(result.asset_key.path[-1], result.check_name) in selected:
+            yield result

@@ -1,10 +1,16 @@
-"""The export as Dagster assets: a gate, one asset per exported table, and the bundle.
+"""The export as Dagster assets: one graph whose steps gate, stage, check and publish.
 
-The tables are one graph-backed multi-asset whose first op is the owner gate: when the gate
-refuses, the export op never starts and no table is read. The export op holds the one snapshot
-all tables come from, which is why the tables cannot be separate steps. The bundle asset
-publishes what the export op staged, so the run's last step is the one that makes a bundle
-visible.
+Every table asset, ``ocomms/bundle`` and ``ocomms/archive`` come out of one graph-backed
+asset definition, because they are one fact: a bundle is published whole or not at all. The
+graph's first op is the owner gate, so a refusal stops the run before any table is read; the
+export op holds the one snapshot all tables come from; the publish op checks the staged files
+and renames them into place, and only then reports the tables as materialized, so every path
+in their metadata exists. The archive op packs what was published.
+
+Whatever a person selects (one table, every table, the bundle or the archive alone, with or
+without checks), the run performs the whole export: the selected assets are reported as the
+op's outputs and the others it produced as materialization events, so no selection can end
+green with nothing published, and none can publish a bundle that misses a table.
 """
 
 from collections.abc import Iterator
@@ -15,22 +21,27 @@ import dagster as dg
 import psycopg
 from pydantic import Field
 
-from ocomms_pipeline import catalog, identifiers
-from ocomms_pipeline.authorization import Grant, authorize
-from ocomms_pipeline.errors import ExportError, ExportRefused, describe
+from ocomms_pipeline import catalog
+from ocomms_pipeline.archive_asset import archive_bundle
+from ocomms_pipeline.asset_checks import check_outputs, check_results, check_specs
+from ocomms_pipeline.asset_keys import (
+    ARCHIVE_KEY,
+    ARCHIVE_OUTPUT,
+    BUNDLE_KEY,
+    BUNDLE_OUTPUT,
+    GROUP,
+    table_key,
+)
+from ocomms_pipeline.authorization import Grant, check_requester
+from ocomms_pipeline.errors import ExportError, ExportRefused
 from ocomms_pipeline.export import ExportState, TableResult, export_organization
+from ocomms_pipeline.failures import failure
 from ocomms_pipeline.partitions import organizations
-from ocomms_pipeline.publishing import publish_staged
+from ocomms_pipeline.publishing import Published, check_staged, publish_staged
 from ocomms_pipeline.resources import ExportStorage, OcommsDatabase
-from ocomms_pipeline.source import open_snapshot
 
-GROUP = "ocomms"
-KEY_PREFIX = "ocomms"
-BUNDLE_KEY = dg.AssetKey([KEY_PREFIX, "bundle"])
-
-
-def table_key(table_name: str) -> dg.AssetKey:
-    return dg.AssetKey([KEY_PREFIX, table_name])
+PUBLISHED_OUTPUT = "published"
+_TABLES = [t.name for t in catalog.exported_tables()]
 
 
 class ExportConfig(dg.Config):
@@ -51,18 +62,6 @@ class TablesConfig(dg.Config):
     )
 
 
-def failure(error: BaseException) -> dg.Failure:
-    """A run failure whose description is the one-line reason, and whether it was a refusal."""
-    if isinstance(error, ExportError):
-        outcome, reason = error.outcome, str(error)
-    else:
-        outcome, reason = "failed", describe(error)
-    metadata = {"outcome": outcome, "reason": reason}
-    if isinstance(error, ExportRefused):
-        metadata["code"] = error.code
-    return dg.Failure(description=reason, metadata=metadata, allow_retries=False)
-
-
 @dg.op(
     out=dg.Out(Grant, io_manager_key="io_manager"),
     description="Owner gate: refuses the run unless the requester owns the organization.",
@@ -72,19 +71,51 @@ def authorize_requester(
     context: dg.OpExecutionContext, config: ExportConfig, database: OcommsDatabase
 ) -> Grant:
     try:
-        organization_id = identifiers.organization_id(context.partition_key)
-        principal = identifiers.principal(config.requested_by)
-        with open_snapshot(database.url, lock_timeout_seconds=database.lock_timeout_seconds) as s:
-            grant = authorize(s, organization_id, principal)
+        grant = check_requester(
+            database.url,
+            context.partition_key,
+            config.requested_by,
+            lock_timeout_seconds=database.lock_timeout_seconds,
+        )
     except ExportRefused as error:
         context.log.warning(f"export refused: {error}")
         raise failure(error) from None
     except (ExportError, psycopg.Error, OSError) as error:
-        raise failure(error) from error
+        raise failure(error) from None
     context.log.info(
         f"{grant.principal} may export organization {grant.organization_id} as {grant.capacity}"
     )
     return grant
+
+
+@dg.op(
+    out={"staged": dg.Out(dg.Nothing, description="The run's staging directory is complete.")},
+    description="Streams every exported table of the organization from one snapshot into "
+    "the run's staging directory.",
+)
+def export_tables(
+    context: dg.OpExecutionContext,
+    config: TablesConfig,
+    grant: Grant,
+    database: OcommsDatabase,
+    storage: ExportStorage,
+) -> None:
+    try:
+        parquet = storage.parquet_by_default() if config.parquet is None else config.parquet
+        state = export_organization(
+            database.url,
+            grant.organization_id,
+            grant.principal,
+            storage.path,
+            context.run_id,
+            lock_timeout_seconds=database.lock_timeout_seconds,
+            parquet=parquet,
+            connections=database.export_connections,
+        )
+    except (ExportError, psycopg.Error, OSError) as error:
+        raise failure(error) from None
+    rows = sum(t.rows for t in state.tables)
+    context.log.info(f"staged {len(state.tables)} tables, {rows:,} rows")
 
 
 def table_metadata(bundle_path: Path, result: TableResult) -> dict[str, Any]:
@@ -102,73 +133,6 @@ def table_metadata(bundle_path: Path, result: TableResult) -> dict[str, Any]:
     }
 
 
-@dg.op(
-    out={
-        t.name: dg.Out(dg.Nothing, description=t.description, is_required=True)
-        for t in catalog.exported_tables()
-    },
-    description="Streams every exported table of the organization from one snapshot.",
-)
-def export_tables(
-    context: dg.OpExecutionContext,
-    config: TablesConfig,
-    grant: Grant,
-    database: OcommsDatabase,
-    storage: ExportStorage,
-) -> Iterator[dg.Output]:
-    try:
-        parquet = storage.parquet_by_default() if config.parquet is None else config.parquet
-        state = export_organization(
-            database.url,
-            grant.organization_id,
-            grant.principal,
-            storage.path,
-            context.run_id,
-            lock_timeout_seconds=database.lock_timeout_seconds,
-            parquet=parquet,
-            connections=database.export_connections,
-        )
-    except ExportRefused as error:
-        raise failure(error) from None
-    except (ExportError, psycopg.Error, OSError) as error:
-        raise failure(error) from error
-    bundle_path = Path(state.bundle_path)
-    for result in state.tables:
-        yield dg.Output(None, result.table, metadata=table_metadata(bundle_path, result))
-
-
-@dg.graph_multi_asset(
-    outs={
-        t.name: dg.AssetOut(
-            key=table_key(t.name), description=t.description, dagster_type=dg.Nothing
-        )
-        for t in catalog.exported_tables()
-    },
-    partitions_def=organizations,
-    group_name=GROUP,
-)
-def organization_tables():
-    return export_tables(authorize_requester())
-
-
-@dg.asset(
-    key=BUNDLE_KEY,
-    deps=[table_key(t.name) for t in catalog.exported_tables()],
-    partitions_def=organizations,
-    group_name=GROUP,
-    description="The published bundle: manifest written, staging renamed to its final name.",
-)
-def organization_bundle(
-    context: dg.AssetExecutionContext, storage: ExportStorage
-) -> dg.MaterializeResult:
-    try:
-        published = publish_staged(storage.path, context.partition_key, context.run_id)
-    except (ExportError, OSError) as error:
-        raise failure(error) from error
-    context.log.info(f"published {published.path}")
-    return dg.MaterializeResult(metadata=bundle_metadata(published.path, published.state))
-
-
 def bundle_metadata(path: Path, state: ExportState) -> dict[str, Any]:
     """What the bundle asset shows for one published bundle."""
     return {
@@ -181,3 +145,104 @@ def bundle_metadata(path: Path, state: ExportState) -> dict[str, Any]:
         "rows": dg.MetadataValue.int(sum(t.rows for t in state.tables)),
         "bytes": dg.MetadataValue.int(sum(t.bytes for t in state.tables)),
     }
+
+
+def asset_events(published: Published) -> Iterator[tuple[str, dg.AssetKey, dict[str, Any]]]:
+    """(output name, asset key, metadata) of every asset a published bundle materializes."""
+    for result in published.state.tables:
+        yield result.table, table_key(result.table), table_metadata(published.path, result)
+    yield BUNDLE_OUTPUT, BUNDLE_KEY, bundle_metadata(published.path, published.state)
+
+
+def _reported(
+    context: dg.OpExecutionContext, published: Published
+) -> Iterator[dg.Output | dg.AssetMaterialization]:
+    """Selected assets as outputs; the others this run produced too, as materializations."""
+    selected = context.selected_output_names
+    for output, key, metadata in asset_events(published):
+        if output in selected:
+            yield dg.Output(None, output, metadata=metadata)
+        else:
+            yield dg.AssetMaterialization(
+                asset_key=key, partition=context.partition_key, metadata=metadata
+            )
+
+
+@dg.op(
+    ins={"staged": dg.In(dg.Nothing)},
+    out={
+        **{
+            t.name: dg.Out(dg.Nothing, description=t.description, is_required=False)
+            for t in catalog.exported_tables()
+        },
+        BUNDLE_OUTPUT: dg.Out(dg.Nothing, is_required=False),
+        **check_outputs(),
+        PUBLISHED_OUTPUT: dg.Out(str, is_required=False, description="The bundle's path."),
+    },
+    description="Checks the staged files (blocking) and publishes them as the bundle.",
+)
+def publish_bundle(
+    context: dg.OpExecutionContext, storage: ExportStorage
+) -> Iterator[dg.Output | dg.AssetMaterialization | dg.AssetCheckResult]:
+    selected = context.selected_output_names
+    try:
+        checked = check_staged(storage.path, context.partition_key, context.run_id)
+    except (ExportError, OSError, ValueError) as error:
+        raise failure(error) from None
+    if checked.problem:
+        yield from check_results(checked.state, checked.outcomes, selected)
+        raise failure(ExportError(checked.problem))
+    try:
+        published = publish_staged(storage.path, context.partition_key, context.run_id)
+    except (ExportError, OSError) as error:
+        raise failure(error) from None
+    context.log.info(f"published {published.path}")
+    yield from _reported(context, published)
+    yield from check_results(checked.state, checked.outcomes, selected)
+    if PUBLISHED_OUTPUT in selected:
+        yield dg.Output(str(published.path), PUBLISHED_OUTPUT)
+
+
+def _graph_outputs() -> dict[str, dg.GraphOut]:
+    names = [*_TABLES, BUNDLE_OUTPUT, ARCHIVE_OUTPUT, *check_outputs()]
+    return {name: dg.GraphOut() for name in names}
+
+
+@dg.graph(out=_graph_outputs())
+def organization_tables() -> dict[str, Any]:
+    published = publish_bundle(export_tables(authorize_requester()))
+    outputs = dict(zip(publish_bundle.output_dict, published, strict=True))
+    return {
+        **{name: outputs[name] for name in [*_TABLES, BUNDLE_OUTPUT, *check_outputs()]},
+        ARCHIVE_OUTPUT: archive_bundle(outputs[PUBLISHED_OUTPUT]),
+    }
+
+
+def _descriptions() -> dict[str, str]:
+    return {
+        **{t.name: t.description for t in catalog.exported_tables()},
+        BUNDLE_OUTPUT: "The published bundle: tables checked, manifest written, staging "
+        "renamed to its final name.",
+        ARCHIVE_OUTPUT: "The bundle packed as ocomms-export-<time>.zip beside it: what an "
+        "owner downloads.",
+    }
+
+
+organization_export = dg.AssetsDefinition.from_graph(
+    organization_tables,
+    keys_by_output_name={
+        **{name: table_key(name) for name in _TABLES},
+        BUNDLE_OUTPUT: BUNDLE_KEY,
+        ARCHIVE_OUTPUT: ARCHIVE_KEY,
+    },
+    internal_asset_deps={
+        **{name: set() for name in _TABLES},
+        BUNDLE_OUTPUT: {table_key(name) for name in _TABLES},
+        ARCHIVE_OUTPUT: {BUNDLE_KEY},
+    },
+    partitions_def=organizations,
+    group_name=GROUP,
+    can_subset=True,
+    check_specs=check_specs(),
+    descriptions_by_output_name=_descriptions(),
+)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ocomms_pipeline import catalog
+from ocomms_pipeline import catalog, identifiers
 from ocomms_pipeline.errors import ExportRefused
 from ocomms_pipeline.identifiers import Principal
 from ocomms_pipeline.scoping import quote
+from ocomms_pipeline.source import open_snapshot
 
 
 class Reader(Protocol):
@@ -80,3 +81,19 @@ def authorize(reader: Reader, organization_id: str, principal: Principal) -> Gra
             code="not_an_owner",
         )
     return Grant(organization_id, name, principal, "owner")
+
+
+def check_requester(
+    url: str, organization_id: str, requested_by: str, *, lock_timeout_seconds: float = 30.0
+) -> Grant:
+    """The gate's decision for a claimed requester, read from membership alone.
+
+    The gate op asks it first in every run. Whoever launches runs with access to the database
+    (the request sensor, the CLI) asks it before launching too, so a refusal is decided
+    without a run: a refused run would mark every asset of the organization as failed in
+    Dagster's UI although its last bundle is good.
+    """
+    organization = identifiers.organization_id(organization_id)
+    principal = identifiers.principal(requested_by)
+    with open_snapshot(url, lock_timeout_seconds=lock_timeout_seconds) as snapshot:
+        return authorize(snapshot, organization, principal)

@@ -17,12 +17,12 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from ocomms_pipeline import bundle, identifiers
-from ocomms_pipeline.assets import BUNDLE_KEY, bundle_metadata, table_key, table_metadata
-from ocomms_pipeline.checks import evaluate_staged, failure_summary
-from ocomms_pipeline.errors import ExportError, describe
+from ocomms_pipeline import failures, identifiers
+from ocomms_pipeline.asset_keys import BUNDLE_KEY
+from ocomms_pipeline.assets import asset_events
+from ocomms_pipeline.errors import ExportError
 from ocomms_pipeline.export import export_organization
-from ocomms_pipeline.publishing import Published, publish_staged
+from ocomms_pipeline.publishing import Published, check_staged, publish_staged
 from ocomms_pipeline.resources import ExportStorage, OcommsDatabase
 from ocomms_pipeline.run_tags import KIND_BACKUP, KIND_TAG
 
@@ -80,38 +80,17 @@ def back_up_one(
         run_id,
         lock_timeout_seconds=database.lock_timeout_seconds,
     )
-    verify_staged(root, org, run_id)
+    checked = check_staged(root, org, run_id)
+    if checked.problem:
+        raise ExportError(checked.problem)
     return publish_staged(root, org, run_id)
-
-
-def verify_staged(root: Path, organization_id: str, run_id: str) -> None:
-    """The export job's blocking checks, for a backup: a bundle that fails one is not published."""
-    staging = bundle.staging_dir(root, organization_id, run_id)
-    try:
-        _, outcomes = evaluate_staged(staging)
-    except BaseException:
-        bundle.discard(staging)
-        raise
-    problem = failure_summary(outcomes)
-    if problem:
-        bundle.discard(staging)
-        raise ExportError(problem)
 
 
 def materializations(published: Published) -> Iterator[dg.AssetMaterialization]:
     """The events the export job records for one organization: every table, then the bundle."""
     org = published.state.organization_id
-    for result in published.state.tables:
-        yield dg.AssetMaterialization(
-            table_key(result.table), partition=org, metadata=table_metadata(published.path, result)
-        )
-    yield dg.AssetMaterialization(
-        BUNDLE_KEY, partition=org, metadata=bundle_metadata(published.path, published.state)
-    )
-
-
-def _reason(error: Exception) -> str:
-    return str(error) if isinstance(error, ExportError) else describe(error)
+    for _, key, metadata in asset_events(published):
+        yield dg.AssetMaterialization(key, partition=org, metadata=metadata)
 
 
 def _failed_observation(organization_id: str, reason: str) -> dg.AssetObservation:
@@ -143,7 +122,7 @@ def back_up_organizations(
                 database, storage.path, organization_id, config.requested_by, context.run_id
             )
         except Exception as error:
-            reason = _reason(error)
+            reason = failures.reason(error)
             context.log.error(f"backup of organization {organization_id!r} failed: {reason}")
             report.failed[organization_id] = reason
             yield _failed_observation(organization_id, reason)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ocomms_pipeline.archive_asset import organization_archive
-from ocomms_pipeline.asset_checks import check_organization_tables
-from ocomms_pipeline.assets import organization_bundle, organization_tables
+from ocomms_pipeline.assets import organization_export
 from ocomms_pipeline.backup_schedule import BackupSettings, build_backup_schedule
 from ocomms_pipeline.backups import backup_organizations_job
 from ocomms_pipeline.jobs import export_organization_job
@@ -17,8 +15,7 @@ from ocomms_pipeline.resources import ExportStorage, OcommsDatabase
 from ocomms_pipeline.retention_job import build_retention_schedule, prune_exports_job
 
 defs = dg.Definitions(
-    assets=[organization_tables, organization_bundle, organization_archive],
-    asset_checks=[check_organization_tables],
+    assets=[organization_export],
     jobs=[export_organization_job, backup_organizations_job, prune_exports_job],
     schedules=[build_backup_schedule(BackupSettings.from_env()), build_retention_schedule()],
     sensors=[organization_partitions_sensor, *build_request_sensors(interval_from_env())],

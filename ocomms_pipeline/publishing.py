@@ -11,12 +11,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ocomms_pipeline import bundle
+from ocomms_pipeline.checks import CheckOutcome, evaluate_staged, failure_summary
 from ocomms_pipeline.errors import ExportError
 from ocomms_pipeline.export import ExportState, load_state, manifest
 
 
 class NothingStaged(ExportError):
     """The run has no staged export for this organization (its export step did not run)."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The blocking checks of one staged export; ``problem`` is the first failure's line."""
+
+    state: ExportState
+    outcomes: list[CheckOutcome]
+    problem: str | None
 
 
 @dataclass(frozen=True)
@@ -38,17 +48,40 @@ def _destination(root: Path, state: ExportState) -> Path:
     return bundle.reserve_bundle_path(root, state.organization_id, taken_at)
 
 
+def _staging(root: Path, organization_id: str, run_id: str) -> Path:
+    staging = bundle.staging_dir(root, organization_id, run_id)
+    if not (staging / bundle.STATE_FILE).exists():
+        raise NothingStaged(
+            "no staged export for this run: the bundle is published by the run "
+            "that exports its tables"
+        )
+    return staging
+
+
+def check_staged(root: Path, organization_id: str, run_id: str) -> Checked:
+    """Every check of the run's staged export, before anything is published.
+
+    The staging is removed when a check fails or the files cannot be read, so what a failed
+    check leaves behind is never mistaken for, or published as, a bundle.
+    """
+    staging = _staging(root, organization_id, run_id)
+    try:
+        state, outcomes = evaluate_staged(staging)
+    except BaseException:
+        bundle.discard(staging)
+        raise
+    problem = failure_summary(outcomes)
+    if problem:
+        bundle.discard(staging)
+    return Checked(state, outcomes, problem)
+
+
 def publish_staged(root: Path, organization_id: str, run_id: str) -> Published:
     """Write the manifest of the run's staged export and rename it into place.
 
     Staging is removed whatever goes wrong, so a failure never leaves a half bundle behind.
     """
-    staging = bundle.staging_dir(root, organization_id, run_id)
-    if not (staging / bundle.STATE_FILE).exists():
-        raise NothingStaged(
-            "no staged export for this run: the bundle is published by the run "
-            "that exports its tables (job export_organization)"
-        )
+    staging = _staging(root, organization_id, run_id)
     try:
         state = load_state(staging)
         document = manifest(state, datetime.now(UTC))

@@ -17,7 +17,7 @@ from ocomms_pipeline import audit, identifiers, request_queue
 from ocomms_pipeline.errors import ExportRefused
 from ocomms_pipeline.request_queue import ExportRequest, Finish
 from ocomms_pipeline.request_resources import AuditLog
-from ocomms_pipeline.run_outcomes import RunOutcome
+from ocomms_pipeline.run_outcomes import RunOutcome, refusal_status
 
 SOURCE = "ocomms-pipeline"
 _CLAIM_LIMIT = 100
@@ -57,16 +57,32 @@ def record_decision(
     return log.append(event, user, organization, _details(request, decision, **extra))
 
 
+def _end_pending(
+    conn: psycopg.Connection, log: AuditLog, request: ExportRequest, end: Finish, code: str
+) -> bool:
+    """A pending row decided without a run: final at once, the decision audited once."""
+    with conn.transaction():
+        if not request_queue.finish(conn, request.id, end, from_=request_queue.PENDING):
+            return False
+        record_decision(log, request, end.status, reason=end.reason, code=code)
+    return True
+
+
 def reject_invalid(
     conn: psycopg.Connection, log: AuditLog, request: ExportRequest, reason: str
 ) -> bool:
     """A row that names no valid request goes straight from pending to rejected."""
-    with conn.transaction():
-        end = Finish(request_queue.REJECTED, reason=reason)
-        if not request_queue.finish(conn, request.id, end, from_=request_queue.PENDING):
-            return False
-        record_decision(log, request, request_queue.REJECTED, reason=end.reason, code="invalid")
-    return True
+    return _end_pending(
+        conn, log, request, Finish(request_queue.REJECTED, reason=reason), "invalid"
+    )
+
+
+def refuse(
+    conn: psycopg.Connection, log: AuditLog, request: ExportRequest, refusal: ExportRefused
+) -> bool:
+    """The owner gate said no before any run: the row ends as the run's gate would end it."""
+    status, reason = refusal_status(request.organization_id, str(refusal), refusal.code)
+    return _end_pending(conn, log, request, Finish(status, reason=reason), refusal.code)
 
 
 def _start(conn: psycopg.Connection, request: ExportRequest, outcome: RunOutcome) -> bool:

@@ -14,6 +14,7 @@ request sensor also reconciles every running row with its run, which covers what
 see: runs that ended while the daemon was down before their cursor existed, and canceled runs.
 """
 
+import logging
 import os
 import uuid
 from collections.abc import Collection, Mapping
@@ -24,7 +25,9 @@ import psycopg
 from dagster import DagsterRunStatus
 
 from ocomms_pipeline import request_lifecycle, request_queue, run_outcomes, run_tags
-from ocomms_pipeline.jobs import export_organization_job, export_run_config
+from ocomms_pipeline.authorization import check_requester
+from ocomms_pipeline.errors import ExportRefused
+from ocomms_pipeline.jobs import export_organization_job, export_run_config, requested_by_of
 from ocomms_pipeline.partitions import organizations
 from ocomms_pipeline.request_queue import ExportRequest
 from ocomms_pipeline.request_resources import AuditLog, RequestQueue
@@ -36,6 +39,7 @@ PARTITION_TAG = "dagster/partition"
 RUN_KEY_TAG = "dagster/run_key"
 INTERVAL_ENV = "OCOMMS_REQUEST_SENSOR_INTERVAL_SECONDS"
 DEFAULT_INTERVAL_SECONDS = 30
+_LOGGER = logging.getLogger(__name__)
 
 
 def interval_from_env(environ: Mapping[str, str] = os.environ) -> int:
@@ -61,18 +65,13 @@ def run_request_for(request: ExportRequest) -> dg.RunRequest:
     )
 
 
-def _requested_by(run_config: Mapping) -> object:
-    ops = run_config.get("ops", {}).get("organization_tables", {}).get("ops", {})
-    return ops.get("authorize_requester", {}).get("config", {}).get("requested_by")
-
-
 def belongs_to(run: dg.DagsterRun, request: ExportRequest) -> bool:
     """Is this the run the sensor asked for this request: same key, organization, requester?"""
     return (
         run.tags.get(REQUEST_TAG) == request.key
         and run.tags.get(RUN_KEY_TAG) == request.key
         and run.tags.get(PARTITION_TAG) == request.organization_id
-        and _requested_by(run.run_config) == request.requested_by
+        and requested_by_of(run.run_config) == request.requested_by
     )
 
 
@@ -84,12 +83,18 @@ class TickPlan:
     new_partitions: list[str] = field(default_factory=list)
     invalid: list[tuple[ExportRequest, str]] = field(default_factory=list)
     launched: list[tuple[ExportRequest, str]] = field(default_factory=list)
+    refused: list[tuple[ExportRequest, ExportRefused]] = field(default_factory=list)
 
 
 def plan_tick(
-    pending: list[ExportRequest], runs: Mapping[str, str], known_partitions: Collection[str]
+    pending: list[ExportRequest],
+    runs: Mapping[str, str],
+    known_partitions: Collection[str],
+    refusals: Mapping[str, ExportRefused] | None = None,
 ) -> TickPlan:
-    """Pure: pending rows, their existing runs (request id -> run id), known partitions -> plan."""
+    """Pure: pending rows, their existing runs (request id -> run id), known partitions and
+    the gate's refusals (request id -> refusal) -> plan."""
+    refusals = refusals or {}
     plan = TickPlan()
     for request in pending:
         reason = request_queue.invalid_reason(request)
@@ -97,6 +102,8 @@ def plan_tick(
             plan.invalid.append((request, reason))
         elif request.key in runs:
             plan.launched.append((request, runs[request.key]))
+        elif request.key in refusals:
+            plan.refused.append((request, refusals[request.key]))
         else:
             plan.run_requests.append(run_request_for(request))
             org = request.organization_id
@@ -135,8 +142,39 @@ def reconcile(
     return changed
 
 
+def gate_refusals(
+    url: str, pending: list[ExportRequest], runs: Mapping[str, str]
+) -> dict[str, ExportRefused]:
+    """The owner gate's refusals among the rows about to get a run, read from membership.
+
+    Decided before launching because a refused run would mark every asset of the
+    organization as failed in the UI, though its last bundle is good; the run's own gate
+    still decides again, for a member demoted in between.
+    """
+    refusals: dict[str, ExportRefused] = {}
+    for request in pending:
+        if request_queue.invalid_reason(request) is not None or request.key in runs:
+            continue
+        try:
+            check_requester(url, request.organization_id, request.requested_by)
+        except ExportRefused as refusal:
+            refusals[request.key] = refusal
+    return refusals
+
+
+def _decided(plan: TickPlan) -> list[str]:
+    """One line per row this tick ended without a run, for the tick's log."""
+    return [
+        *(f"request {r.key} rejected: {reason}" for r, reason in plan.invalid),
+        *(f"request {r.key} refused by the owner gate: {refusal}" for r, refusal in plan.refused),
+    ]
+
+
 def evaluate_requests(
-    instance: dg.DagsterInstance, queue: RequestQueue, log: AuditLog
+    instance: dg.DagsterInstance,
+    queue: RequestQueue,
+    log: AuditLog,
+    logger: logging.Logger | dg.DagsterLogManager | None = None,
 ) -> dg.SensorResult | dg.SkipReason:
     """One tick of the request sensor, against the real queue and instance."""
     with queue.connect() as conn:
@@ -144,14 +182,25 @@ def evaluate_requests(
             return dg.SkipReason(f"no {request_queue.TABLE}: run `ocomms-pipeline init-db`")
         running = [(r, r.dagster_run_id or "") for r in request_queue.running(conn)]
         pending = request_queue.pending(conn, queue.max_runs_per_tick)
+        runs = existing_runs(instance, pending)
         plan = plan_tick(
-            pending, existing_runs(instance, pending), _known_partitions(instance, pending)
+            pending,
+            runs,
+            _known_partitions(instance, pending),
+            gate_refusals(queue.url, pending, runs),
         )
         for request, reason in plan.invalid:
             request_lifecycle.reject_invalid(conn, log, request, reason)
+        for request, refusal in plan.refused:
+            request_lifecycle.refuse(conn, log, request, refusal)
         changed = reconcile(conn, log, instance, [*plan.launched, *running])
-    if not plan.run_requests and not plan.invalid and not changed:
-        return dg.SkipReason("no new export requests")
+    decided = _decided(plan)
+    for line in decided:
+        (logger or _LOGGER).info(line)
+    if not plan.run_requests:
+        if decided:
+            return dg.SkipReason("; ".join(decided))
+        return dg.SkipReason("no new export requests" if not changed else "request rows updated")
     partitions = (
         [organizations.build_add_request(plan.new_partitions)] if plan.new_partitions else []
     )
@@ -218,7 +267,7 @@ def build_request_sensors(
     def export_requests(
         context: dg.SensorEvaluationContext, request_queue: RequestQueue, audit_log: AuditLog
     ):
-        return evaluate_requests(context.instance, request_queue, audit_log)
+        return evaluate_requests(context.instance, request_queue, audit_log, context.log)
 
     return [
         export_requests,

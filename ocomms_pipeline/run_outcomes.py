@@ -17,11 +17,11 @@ import dagster as dg
 from dagster import DagsterEventType, DagsterRunStatus
 
 from ocomms_pipeline import request_queue
-from ocomms_pipeline.archive_asset import ARCHIVE_KEY
-from ocomms_pipeline.assets import BUNDLE_KEY, authorize_requester, organization_tables
+from ocomms_pipeline.asset_keys import ARCHIVE_KEY, BUNDLE_KEY
+from ocomms_pipeline.assets import authorize_requester, organization_tables
 
 ACTIVE = "active"
-GATE_STEP = f"{organization_tables.node_def.name}.{authorize_requester.name}"
+GATE_STEP = f"{organization_tables.name}.{authorize_requester.name}"
 UNKNOWN_ORGANIZATION = "unknown_organization"
 _EVENTS = {
     DagsterEventType.STEP_SUCCESS,
@@ -64,6 +64,21 @@ def _operator_hint(run_id: str) -> str:
     return f"an operator can find the details in Dagster run {run_id}"
 
 
+def refusal_status(organization_id: str, reason: str, code: str | None) -> tuple[str, str]:
+    """(request status, reason) of a gate refusal, whether decided before or inside a run.
+
+    An organization that no longer exists was deleted after the request was made: the
+    request failed, the requester was not refused.
+    """
+    if code == UNKNOWN_ORGANIZATION:
+        return (
+            request_queue.FAILED,
+            f"organization {organization_id!r} does not exist: it was deleted after the"
+            " export was requested",
+        )
+    return request_queue.REJECTED, reason
+
+
 def failure_of(
     entries: list[dg.EventLogEntry], run_id: str, organization_id: str
 ) -> tuple[str, str, str | None]:
@@ -84,16 +99,11 @@ def failure_of(
             )
         meta = {k: getattr(v, "value", v) for k, v in user.metadata.items()}
         code = meta.get("code")
-        if code == UNKNOWN_ORGANIZATION:
-            return (
-                request_queue.FAILED,
-                f"organization {organization_id!r} does not exist: it was deleted after the"
-                " export was requested",
-                code,
-            )
-        outcome = meta.get("outcome", request_queue.FAILED)
-        status = request_queue.REJECTED if outcome == "rejected" else request_queue.FAILED
-        return status, str(meta.get("reason") or user.description or "export failed"), code
+        reason = str(meta.get("reason") or user.description or "export failed")
+        if meta.get("outcome") == "rejected":
+            status, reason = refusal_status(organization_id, reason, code)
+            return status, reason, code
+        return request_queue.FAILED, reason, code
     return (
         request_queue.FAILED,
         "the export run failed before its steps could finish; " + _operator_hint(run_id),

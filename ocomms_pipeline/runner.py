@@ -13,16 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import psycopg
 
-from ocomms_pipeline import identifiers
-from ocomms_pipeline.assets import BUNDLE_KEY
+from ocomms_pipeline import failures, identifiers
+from ocomms_pipeline.asset_keys import ARCHIVE_KEY, BUNDLE_KEY
+from ocomms_pipeline.authorization import check_requester
+from ocomms_pipeline.errors import ExportError, ExportRefused
 from ocomms_pipeline.jobs import EXPORT_JOB, export_run_config
 from ocomms_pipeline.partitions import organizations
+
+DATABASE_URL_ENV = "OCOMMS_DATABASE_URL"
 
 
 @dataclass
 class ExportOutcome:
-    run_id: str
+    run_id: str | None  # None when the export was refused before any run was launched
     success: bool
     outcome: str  # completed | rejected | failed
     reason: str | None = None
@@ -67,6 +72,24 @@ def _outcome_of(result: dg.ExecuteInProcessResult) -> ExportOutcome:
     return ExportOutcome(run_id, True, "completed", bundle_path=path, table_rows=rows)
 
 
+def _decide(
+    url: str, organization_id: str, requested_by: str, lock_timeout_seconds: float | None
+) -> ExportOutcome | None:
+    """The gate's answer before any run: None to go on, else the refusal or the error."""
+    try:
+        check_requester(
+            url,
+            organization_id,
+            requested_by,
+            lock_timeout_seconds=30.0 if lock_timeout_seconds is None else lock_timeout_seconds,
+        )
+    except ExportRefused as refusal:
+        return ExportOutcome(None, False, "rejected", str(refusal))
+    except (ExportError, psycopg.Error, OSError) as error:
+        return ExportOutcome(None, False, "failed", failures.reason(error))
+    return None
+
+
 def run_export(
     organization_id: str,
     requested_by: str,
@@ -79,15 +102,32 @@ def run_export(
     quiet: bool = True,
     parquet: bool | None = None,
     archive: bool = True,
+    decide_first: bool = True,
 ) -> ExportOutcome:
-    """Export one organization synchronously; refusals and errors come back as outcomes."""
+    """Export one organization synchronously; refusals and errors come back as outcomes.
+
+    With ``decide_first`` the owner gate's decision is read before a run is launched, and a
+    refusal launches none (the run's own gate would mark the organization's assets failed in
+    the UI); without it the run is launched as the launchpad would, and its gate refuses.
+    """
     from ocomms_pipeline.definitions import defs
 
     identifiers.organization_id(organization_id)
+    url = database_url or os.environ.get(DATABASE_URL_ENV)
+    if decide_first and url:
+        refused = _decide(url, organization_id, requested_by, lock_timeout_seconds)
+        if refused is not None:
+            return refused
     instance = instance or instance_for_cli()
     if not instance.has_dynamic_partition(organizations.name, organization_id):
         instance.add_dynamic_partitions(organizations.name, [organization_id])
-    run_config: dict[str, Any] = export_run_config(requested_by, parquet, archive)
+    # Without the archive the run leaves ocomms/archive out of its selection rather than
+    # configuring its op off, so the asset's history shows no attempt that was never made.
+    run_config: dict[str, Any] = export_run_config(requested_by, parquet)
+    job = defs.resolve_job_def(EXPORT_JOB)
+    selection = (
+        None if archive else [k for k in job.asset_layer.executable_asset_keys if k != ARCHIVE_KEY]
+    )
     resources: dict[str, Any] = {}
     if export_root is not None:
         resources["storage"] = {"config": {"root": str(export_root)}}
@@ -102,8 +142,9 @@ def run_export(
         run_config["resources"] = resources
     if quiet:
         run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
-    result = defs.resolve_job_def(EXPORT_JOB).execute_in_process(
+    result = job.execute_in_process(
         run_config=run_config,
+        asset_selection=selection,
         instance=instance,
         partition_key=organization_id,
         tags=tags,

@@ -6,14 +6,10 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
 from ocomms_pipeline import archive, bundle
-from ocomms_pipeline.archive_asset import organization_archive
 from ocomms_pipeline.errors import ExportError
-from ocomms_pipeline.partitions import organizations
-from ocomms_pipeline.resources import ExportStorage
 
 from .exports import export
 
@@ -69,31 +65,3 @@ def test_a_directory_without_manifest_is_not_archived(tmp_path):
     with pytest.raises(ExportError, match=r"no manifest\.json"):
         archive.build(staging, "run-y")
     assert sorted(p.name for p in tmp_path.iterdir()) == [staging.name]
-
-
-def test_the_archive_asset_alone_packs_the_newest_bundle(exported, tmp_path):
-    org, bundle_path = exported
-    root = tmp_path / "root"
-    shutil.copytree(bundle_path, root / org / bundle_path.name)
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(organizations.name, [org, "Nobody"])
-    result = dg.materialize(
-        [organization_archive],
-        partition_key=org,
-        resources={"storage": ExportStorage(root=str(root))},
-        instance=instance,
-    )
-    [event] = result.get_asset_materialization_events()
-    metadata = event.step_materialization_data.materialization.metadata
-    packed = Path(metadata["path"].value)
-    assert packed == root / org / (bundle_path.name + ".zip")
-    assert metadata["sha256"].value == bundle.sha256_file(packed)
-    empty = dg.materialize(
-        [organization_archive],
-        partition_key="Nobody",
-        resources={"storage": ExportStorage(root=str(root))},
-        instance=instance,
-        raise_on_error=False,
-    )
-    assert not empty.success
-    assert not (root / "Nobody").exists()
