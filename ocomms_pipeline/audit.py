@@ -3,19 +3,27 @@
 ocomms writes JSON Lines files named for the UTC day (``YYYY-MM-DD.jsonl``) into one directory.
 Each line is an object with ``timestamp`` (JavaScript ``toISOString()``: milliseconds and
 ``Z``), ``eventType``, ``userId``, ``organizationId``, ``details``, ``previousHash`` (the
-``hash`` of the file's previous line, absent on a file's first line) and ``hash``: the hex
-HMAC-SHA256, keyed with ``AUDIT_LOG_SECRET``, of the compact JSON text of
-``{"timestamp","eventType","userId","organizationId","previousHash"}`` in exactly that order.
+``hash`` of the file's previous line) and ``hash``. The rule is ocomms's ``computeEntryHash``
+(``src/lib/audit-integrity.ts``): ``hash`` is the hex HMAC-SHA256, keyed with
+``AUDIT_LOG_SECRET``, of ``JSON.stringify({timestamp, eventType, userId: userId || null,
+organizationId: organizationId || null, previousHash})``, where ``previousHash`` is the
+empty string when there is no previous hash. So the hashed text always holds all five keys,
+with ``"previousHash":""`` on a file's first line, while the stored line leaves
+``previousHash`` out there (ocomms writes ``previousHash || undefined``). ``details`` is not
+covered by the hash, as in ocomms.
 
-That text is what ``JSON.stringify`` produces in ocomms: no spaces, non-ASCII left as it is,
-``null`` kept for ``userId``/``organizationId``, and ``previousHash`` *omitted* on a first line
-(the value is ``undefined`` there, and ``JSON.stringify`` drops undefined keys), so it is
-omitted from the hashed text too. ``details`` is not covered by the hash, as in ocomms.
+ocomms's logger starts a new chain (no ``previousHash``) whenever the file's last line has no
+hash, and its viewer's ``verifyChain`` skips lines without a hash and checks each other line
+alone, with ``entry.previousHash || ''``. ``verify`` here follows that and adds the link check
+ocomms lacks: every ``previousHash`` must be the hash of the file's previous hashed line, and a
+line may go without one only at the start of a file or right after a line without a hash.
 
 Writers from several processes (sensor evaluations of two code servers, say) take an
 exclusive ``flock`` on the day's file around read-last-hash-and-append, so the chain stays
 linear. ``flock`` is advisory and local: every writer must be this module or take the same lock,
 and the directory must not be on a filesystem without working ``flock`` (some NFS setups).
+ocomms itself takes no lock, so an ocomms append racing a pipeline append can still fork the
+chain; ``verify`` then reports the line that lost.
 """
 
 from __future__ import annotations
@@ -35,8 +43,8 @@ from typing import Any
 EXPORT_EVENT = "ADMIN_EXPORT_DATA"
 AUTHZ_FAILURE = "AUTHZ_FAILURE"
 FILE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}\.jsonl")
-_HASHED_KEYS = ("timestamp", "eventType", "userId", "organizationId", "previousHash")
 _TAIL_CHUNK = 1 << 16
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class AuditError(Exception):
@@ -50,24 +58,55 @@ def js_timestamp(moment: datetime) -> str:
 
 
 def compact_json(value: Any) -> str:
-    """``JSON.stringify(value)`` for the values audit lines hold (strings, null, objects)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """``JSON.stringify(value)`` for the values audit lines hold (strings, null, objects).
+
+    ``json.dumps`` already escapes what ``JSON.stringify`` escapes (quotes, backslashes,
+    control characters as ``\\u00xx``) and leaves U+2028 and non-ASCII as they are; only lone
+    surrogates differ: JavaScript writes them as ``\\udxxx`` escapes, where Python would write
+    the code point itself and then fail to encode the text as UTF-8.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def _js_truthy(value: Any) -> bool:
+    """JavaScript's truthiness for a JSON value: ``[]`` and ``{}`` are true there, unlike here."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | float):
+        return value == value and value != 0
+    if isinstance(value, str):
+        return value != ""
+    return True
+
+
+def _js_or(value: Any, fallback: Any) -> Any:
+    """JavaScript's ``value || fallback``, which ocomms applies to ids and previousHash."""
+    return value if _js_truthy(value) else fallback
 
 
 def hashed_text(entry: dict[str, Any]) -> str:
-    """The text ocomms hashes: the five keys in this order, each one only if the entry has it.
+    """The text ocomms's ``computeEntryHash`` hashes for ``entry``, as ``verifyChain`` calls it.
 
-    A key the entry lacks was ``undefined`` in ocomms, which ``JSON.stringify`` leaves out of
-    both the line and the hashed text; ``null`` is kept in both.
+    ``previousHash`` is always there, ``""`` when the entry has none: ocomms hashes the value
+    ``getLastEntryHash`` returned (``""`` for a new file) and ``verifyChain`` passes
+    ``entry.previousHash || ''``. Absent or empty ids become ``null`` (``userId || null``).
+    A missing ``timestamp`` or ``eventType`` is ``undefined`` in JavaScript and so left out.
     """
-    return compact_json({key: entry[key] for key in _HASHED_KEYS if key in entry})
+    subject = {key: entry[key] for key in ("timestamp", "eventType") if key in entry}
+    subject["userId"] = _js_or(entry.get("userId"), None)
+    subject["organizationId"] = _js_or(entry.get("organizationId"), None)
+    subject["previousHash"] = _js_or(entry.get("previousHash"), "")
+    return compact_json(subject)
 
 
 def entry_hash(secret: str, entry: dict[str, Any]) -> str:
+    """The ``hash`` ocomms computes for ``entry`` with ``AUDIT_LOG_SECRET`` = ``secret``."""
     return hmac.new(secret.encode(), hashed_text(entry).encode(), hashlib.sha256).hexdigest()
 
 
 def day_file(directory: Path, moment: datetime) -> Path:
+    """The file ocomms would write at ``moment``: it names files for the UTC day."""
     return directory / f"{moment.astimezone(UTC):%Y-%m-%d}.jsonl"
 
 
@@ -87,15 +126,41 @@ def _last_line(handle: Any) -> bytes | None:
     return None
 
 
-def _previous_hash(handle: Any, path: Path) -> str | None:
+def _reject_constant(name: str) -> Any:
+    """``JSON.parse`` has no NaN or Infinity, so a line holding one is not JSON to ocomms."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse(line: str | bytes) -> Any:
+    return json.loads(line, parse_constant=_reject_constant)
+
+
+def _previous_hash(handle: Any, path: Path) -> str:
+    """The hash to chain a new line to: ``""`` (a new chain) when ocomms would start one too.
+
+    ocomms starts a new chain after a last line without a hash (written while its secret was
+    unset), and we do the same. It also starts one after a line it cannot parse, silently;
+    we refuse instead, so that damage is looked at before it is buried under new lines.
+    """
     line = _last_line(handle)
     if line is None:
-        return None
+        return ""
     try:
-        previous = json.loads(line)
-        return str(previous["hash"])
-    except (ValueError, KeyError, TypeError):
-        raise AuditError(f"{path.name} ends with a damaged line; not appending to it") from None
+        previous = _parse(line)
+    except ValueError:
+        raise _damaged(path, "not valid JSON") from None
+    if not isinstance(previous, dict):
+        raise _damaged(path, "not a JSON object")
+    value = previous.get("hash")
+    if not _js_truthy(value):
+        return ""
+    if not isinstance(value, str):
+        raise _damaged(path, "its hash is not a string")
+    return value
+
+
+def _damaged(path: Path, why: str) -> AuditError:
+    return AuditError(f"{path.name} ends with a damaged line ({why}); not appending after it")
 
 
 def _ends_with_newline(handle: Any) -> bool:
@@ -116,12 +181,16 @@ def append(
     *,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Append one entry to today's file, chained to its last line; return the entry written."""
+    """Append one entry to today's file, chained to its last line; return the entry written.
+
+    The line holds ``previousHash`` only when there is one, as ocomms's lines do, so that a
+    file we start looks like a file ocomms starts; the hash covers ``""`` in its place.
+    """
     if not secret:
         raise AuditError("AUDIT_LOG_SECRET is empty: audit entries could not be verified")
     moment = now or datetime.now(UTC)
     directory.mkdir(parents=True, exist_ok=True)
-    # 0o666 under the umask, as Node's appendFileSync creates files: ocomms appends to the
+    # 0o666 under the umask, as Node's appendFile creates files: ocomms appends to the
     # day's file after us and must be able to.
     path = day_file(directory, moment)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
@@ -136,7 +205,7 @@ def append(
                 "details": details,
             }
             previous = _previous_hash(handle, path)
-            if previous is not None:
+            if previous:
                 entry["previousHash"] = previous
             entry["hash"] = entry_hash(secret, entry)
             prefix = b"" if _ends_with_newline(handle) else b"\n"
@@ -162,63 +231,113 @@ class Problem:
 
 @dataclass(frozen=True)
 class Verification:
+    """What ``verify`` saw: files read, hashed entries verified, lines without a hash skipped.
+
+    On a problem the counts stop at the line before it.
+    """
+
     files: int
     entries: int
     problem: Problem | None
+    unhashed: int = 0
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8", errors="strict", newline="\n") as handle:
+@dataclass
+class _Chain:
+    """Where a file's chain stands: the last hashed line's hash, and whether a line without a
+    hash came right after it (ocomms then starts a new chain, so no previousHash is due)."""
+
+    last_hash: str | None = None
+    after_unhashed: bool = False
+    entries: int = 0
+    unhashed: int = 0
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with open(path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 yield number, line
 
 
-def _check_line(secret: str, text: str, previous: str | None) -> tuple[str | None, str | None]:
-    """(hash of the line, problem) for one line given the previous line's hash."""
-    try:
-        entry = json.loads(text)
-    except ValueError:
-        return None, "not valid JSON"
-    if not isinstance(entry, dict) or not isinstance(entry.get("hash"), str):
-        return None, "not an audit entry (no hash)"
+def _entry_problem(entry: dict[str, Any]) -> str | None:
+    """Shapes ocomms never writes, refused so that hashing them needs no guess at JavaScript."""
     missing = [k for k in ("timestamp", "eventType") if not isinstance(entry.get(k), str)]
     if missing:
-        return None, f"missing {', '.join(missing)}"
-    if entry.get("previousHash") != previous:
-        if previous is None:
-            return None, "previousHash on the first line: lines before it are missing"
-        return None, "previousHash does not match the previous line's hash: chain broken"
-    if not hmac.compare_digest(entry_hash(secret, entry), entry["hash"]):
-        return None, "hash does not match the entry: modified, or another secret"
-    return entry["hash"], None
+        return f"missing {', '.join(missing)}"
+    if not isinstance(entry["hash"], str):
+        return "hash is not a string"
+    odd = [
+        k
+        for k in ("userId", "organizationId", "previousHash")
+        if entry.get(k) is not None and not isinstance(entry[k], str)
+    ]
+    if odd:
+        return f"{', '.join(odd)} neither a string nor null"
+    return None
 
 
-def verify_file(path: Path, secret: str) -> tuple[int, Problem | None]:
-    previous: str | None = None
-    count = 0
+def _link_problem(chain: _Chain, previous: str) -> str | None:
+    """The stricter check ocomms's ``verifyChain`` lacks: each line names the line before."""
+    if previous:
+        if chain.last_hash is None:
+            return "previousHash on the first hashed line: lines before it are missing"
+        if previous != chain.last_hash:
+            return "previousHash does not match the previous line's hash: chain broken"
+    elif chain.last_hash is not None and not chain.after_unhashed:
+        return "no previousHash after a hashed line: chain broken"
+    return None
+
+
+def _check_line(secret: str, raw: bytes, chain: _Chain) -> str | None:
+    """Check one line against the chain so far and advance it; the problem, if any."""
     try:
-        for number, text in _lines(path):
-            previous, message = _check_line(secret, text, previous)
-            if message is not None:
-                return count, Problem(path.name, number, message)
-            count += 1
+        entry = _parse(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
-        return count, Problem(path.name, count + 1, f"not UTF-8 ({error.reason})")
-    return count, None
+        return f"not UTF-8 ({error.reason})"
+    except ValueError:
+        return "not valid JSON"
+    if not isinstance(entry, dict):
+        return "not an audit entry (not a JSON object)"
+    if not _js_truthy(entry.get("hash")):
+        # ocomms's verifyChain skips these (written while its secret was unset), and its
+        # logger starts a new chain after one.
+        chain.unhashed += 1
+        chain.after_unhashed = True
+        return None
+    problem = _entry_problem(entry) or _link_problem(chain, entry.get("previousHash") or "")
+    if problem is not None:
+        return problem
+    expected = entry_hash(secret, entry)
+    if not hmac.compare_digest(expected.encode(), entry["hash"].encode()):
+        return "hash does not match the entry: modified, or another secret"
+    chain.last_hash, chain.after_unhashed = entry["hash"], False
+    chain.entries += 1
+    return None
+
+
+def verify_file(path: Path, secret: str) -> tuple[int, Problem | None, int]:
+    """(hashed entries verified, first problem, lines without a hash) of one day file."""
+    chain = _Chain()
+    for number, raw in _lines(path):
+        message = _check_line(secret, raw, chain)
+        if message is not None:
+            return chain.entries, Problem(path.name, number, message), chain.unhashed
+    return chain.entries, None, chain.unhashed
 
 
 def verify(directory: Path, secret: str) -> Verification:
     """Check every day file's chain; report the first line, in file order, that fails."""
     files = sorted(p for p in Path(directory).iterdir() if FILE_PATTERN.fullmatch(p.name))
-    entries = 0
+    entries = unhashed = 0
     for index, path in enumerate(files):
-        count, problem = verify_file(path, secret)
+        count, problem, skipped = verify_file(path, secret)
         entries += count
+        unhashed += skipped
         if problem is not None:
-            return Verification(index + 1, entries, problem)
-    return Verification(len(files), entries, None)
+            return Verification(index + 1, entries, problem, unhashed)
+    return Verification(len(files), entries, None, unhashed)

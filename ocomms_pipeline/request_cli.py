@@ -97,5 +97,21 @@ def audit_verify(directory: Path) -> int:
     result = audit.verify(directory, secret)
     if result.problem is not None:
         return _error(f"broken: {result.problem}", EXIT_FAILED)
-    print(f"ok: {result.entries} entries in {result.files} files verify")
+    print(f"ok: {verified_summary(result)}")
     return EXIT_OK
+
+
+def _count(number: int, singular: str, plural: str) -> str:
+    return f"{number} {singular if number == 1 else plural}"
+
+
+def verified_summary(result: audit.Verification) -> str:
+    """``1 entry in 1 file verifies``, and how many lines went unchecked for want of a hash:
+    ocomms skips those too, but an operator should know they were not checked."""
+    entries = _count(result.entries, "entry", "entries")
+    verb = "verifies" if result.entries == 1 else "verify"
+    summary = f"{entries} in {_count(result.files, 'file', 'files')} {verb}"
+    if result.unhashed:
+        lines = _count(result.unhashed, "line", "lines")
+        summary += f"; {lines} without a hash not checked (ocomms skips them too)"
+    return summary

@@ -6,7 +6,9 @@ instance and a real PostgreSQL; see requests_world for how runs execute synchron
 
 from __future__ import annotations
 
+import json
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -24,6 +26,8 @@ from ocomms_pipeline.request_sensors import RUN_KEY_TAG, plan_tick
 from .exports import read_manifest, tree
 from .requests_world import SECRET, World, add_organizations, audit_entries, delete_organization
 from .requests_world import open_world as _open_world
+from .test_audit import OCOMMS_LAST_BEFORE_PIPELINE, OCOMMS_WRITTEN
+from .test_audit import SECRET as OCOMMS_SECRET
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +259,56 @@ def test_a_fresh_sensor_context_asks_only_for_requests_without_a_run(world):
     world.daemon.tick_until(lambda: world.settled(launched, waiting))
     assert [world.row(r).status for r in (launched, waiting)] == ["failed", "completed"]
     assert [len(world.daemon.runs_of(r)) for r in (launched, waiting)] == [1, 1]
+
+
+def test_sensors_append_onto_a_day_file_that_ocomms_started(world, tmp_path):
+    """The request sensor and a run-status sensor chain on to the lines ocomms wrote today.
+
+    The day file is one ocomms's own logger wrote (see test_audit), put down under today's
+    name and tomorrow's, in case the day turns while the test runs.
+    """
+    written = (OCOMMS_WRITTEN / "2026-01-18.jsonl").read_bytes()
+    today = datetime.now(UTC)
+    names = sorted({audit.day_file(tmp_path, today + timedelta(days=d)).name for d in (0, 1)})
+    for name in names:
+        (tmp_path / name).write_bytes(written)
+    resources = {
+        "request_queue": RequestQueue(url=world.url),
+        "audit_log": AuditLog(directory=str(tmp_path), secret=OCOMMS_SECRET),
+    }
+    org, owner = world.sample.orgs["Globex"], world.sample.owners["Globex"][0]
+    malformed = world.enqueue(org, "x" * 65)
+    sensor = defs.resolve_sensor_def("export_requests")
+    sensor(dg.build_sensor_context(instance=world.daemon.instance, resources=resources))
+    assert world.row(malformed).status == "rejected"
+    request_id = world.enqueue(org, owner)
+    run = _launch_as_the_daemon_would(world, request_id)
+    [record] = world.daemon.instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_SUCCESS)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="export_request_succeeded",
+        dagster_event=record.dagster_event,
+        dagster_instance=world.daemon.instance,
+        dagster_run=run,
+        resources=resources,
+    )
+    defs.resolve_sensor_def("export_request_succeeded")(context)
+    assert world.row(request_id).status == "completed"
+
+    ours = []
+    for name in names:
+        data = (tmp_path / name).read_bytes()
+        assert data.startswith(written)  # ocomms's lines untouched
+        appended = [json.loads(line) for line in data[len(written) :].decode().split("\n") if line]
+        if appended:
+            assert appended[0]["previousHash"] == OCOMMS_LAST_BEFORE_PIPELINE
+        ours += appended
+    assert [
+        (e["eventType"], e["details"]["decision"], e["details"]["requestId"]) for e in ours
+    ] == [
+        (audit.AUTHZ_FAILURE, "rejected", malformed),
+        (audit.EXPORT_EVENT, "authorized", request_id),
+        (audit.EXPORT_EVENT, "completed", request_id),
+    ]
+    result = audit.verify(tmp_path, OCOMMS_SECRET)
+    assert result.ok, result.problem
+    assert (result.files, result.entries) == (len(names), 2 * len(names) + 3)
