@@ -53,7 +53,7 @@ def step_seconds(instance: Any, run_id: str) -> dict[str, float]:
     """Seconds per step, keyed by short name (``export_tables``, ``bundle``, ...)."""
     steps = {}
     for stats in instance.get_run_step_stats(run_id):
-        name = stats.step_key.rsplit(".", 1)[-1].removeprefix("ocomms__")
+        name = stats.step_key.rsplit(".", 1)[-1]
         steps[name] = stats.end_time - stats.start_time
     return steps
 

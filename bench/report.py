@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 MB = 1_000_000
-BUNDLE_STEPS = ("authorize_requester", "export_tables", "check_organization_tables", "bundle")
-STEPS = (*BUNDLE_STEPS, "archive")
+BUNDLE_STEPS = ("authorize_requester", "export_tables", "publish_bundle")
+STEPS = (*BUNDLE_STEPS, "archive_bundle")
 FLOOR_LABEL = "floor: COPY row_to_json, 1 connection"
 JSON_LABEL = "pipeline JSON"
 PARQUET_LABEL = "pipeline JSON+Parquet"

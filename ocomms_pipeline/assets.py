@@ -33,7 +33,7 @@ from ocomms_pipeline.asset_keys import (
     table_key,
 )
 from ocomms_pipeline.authorization import Grant, check_requester
-from ocomms_pipeline.errors import ExportError, ExportRefused
+from ocomms_pipeline.errors import ExportError
 from ocomms_pipeline.export import ExportState, TableResult, export_organization
 from ocomms_pipeline.failures import failure
 from ocomms_pipeline.partitions import organizations
@@ -77,10 +77,8 @@ def authorize_requester(
             config.requested_by,
             lock_timeout_seconds=database.lock_timeout_seconds,
         )
-    except ExportRefused as error:
-        context.log.warning(f"export refused: {error}")
-        raise failure(error) from None
     except (ExportError, psycopg.Error, OSError) as error:
+        # The failure's description is the refusal's one line; nothing else is logged.
         raise failure(error) from None
     context.log.info(
         f"{grant.principal} may export organization {grant.organization_id} as {grant.capacity}"

@@ -38,12 +38,13 @@ def gate_only_url(make_database):
         conn.execute(f"DROP ROLE {role}")
 
 
-def test_refusals_read_nothing_but_membership(gate_only_url, tmp_path):
+@pytest.mark.parametrize("decide_first", [True, False], ids=["before launching", "in the run"])
+def test_refusals_read_nothing_but_membership(gate_only_url, tmp_path, decide_first):
     db, url = gate_only_url
     sample = db.sample
     acme = sample.orgs["Acme"]
     for requester in (sample.admin, sample.guest, sample.former_member, "operator:x/y"):
-        outcome = export(url, acme, requester, tmp_path)
+        outcome = export(url, acme, requester, tmp_path, decide_first=decide_first)
         assert outcome.outcome == "rejected", outcome.reason
         assert "permission denied" not in outcome.reason
     unknown = export(url, "noSuchOrganization000000", "operator:ops", tmp_path)

@@ -41,9 +41,28 @@ def refusal_cases(sample) -> dict[str, tuple[str, str]]:
         "user that does not exist",
     ],
 )
-def test_non_owners_are_refused_and_nothing_is_written(seeded_db, tmp_path, case):
+@pytest.mark.parametrize("decide_first", [True, False], ids=["before launching", "in the run"])
+def test_non_owners_are_refused_and_nothing_is_written(seeded_db, tmp_path, case, decide_first):
     requester, code = refusal_cases(seeded_db.sample)[case]
-    outcome = export(seeded_db.url, seeded_db.sample.orgs["Acme"], requester, tmp_path)
+    instance = dg.DagsterInstance.ephemeral()
+    outcome = export(
+        seeded_db.url,
+        seeded_db.sample.orgs["Acme"],
+        requester,
+        tmp_path,
+        instance=instance,
+        decide_first=decide_first,
+    )
+    # Decided before launching, a refusal leaves no run; in the run, the gate is its only step.
+    runs = instance.get_runs()
+    assert (outcome.run_id is None, len(runs)) == ((True, 0) if decide_first else (False, 1))
+    if not decide_first:
+        steps = {
+            e.step_key
+            for e in instance.all_logs(runs[0].run_id)
+            if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"
+        }
+        assert steps == {"organization_tables.authorize_requester"}
     assert not outcome.success
     assert outcome.outcome == "rejected"
     assert repr(requester) in outcome.reason
