@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from ocomms_pipeline import request_queue, run_tags
+from ocomms_pipeline.errors import ExportRefused
 from ocomms_pipeline.jobs import export_run_config
 from ocomms_pipeline.request_queue import ExportRequest, Finish
 from ocomms_pipeline.request_sensors import (
@@ -149,6 +150,20 @@ def test_plan_never_requests_a_run_that_exists():
     assert [r.run_key for r in plan.run_requests] == [b.key]
     assert plan.launched == [(a, "run-a")]
     assert plan.new_partitions == []
+
+
+def test_plan_launches_nothing_for_a_gate_refusal():
+    refused, other_org, granted = _request(), _request(org="Other_org"), _request()
+    refusal = ExportRefused("user is a guest", code="guest")
+    plan = plan_tick(
+        [refused, other_org, granted],
+        runs={},
+        known_partitions=set(),
+        refusals={refused.key: refusal, other_org.key: refusal},
+    )
+    assert plan.refused == [(refused, refusal), (other_org, refusal)]
+    assert [r.run_key for r in plan.run_requests] == [granted.key]
+    assert plan.new_partitions == [ORG]  # no partition for an organization only refused
 
 
 def test_plan_rejects_malformed_rows_without_partitions():
