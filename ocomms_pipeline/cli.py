@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("bundle_dir", type=Path, help="a published bundle directory")
 
     commands.add_parser("demo", help="seed a demo ocomms database and export one organization")
+    ui = commands.add_parser(
+        "ui", help="open the Dagster UI (webserver and daemon) on the demo's environment"
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address to serve on (%(default)s)")
+    ui.add_argument("--port", type=int, default=3000, help="port to serve on (%(default)s)")
     _add_request_commands(commands)
     retention_cli.add_parser(commands)
     return parser
@@ -214,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocomms_pipeline.demo import run_demo
 
         return run_demo()
+    if args.command == "ui":
+        from ocomms_pipeline.ui import run_ui
+
+        return run_ui(args.host, args.port)
     if args.command in ("init-db", "request", "status", "audit"):
         return _request_command(args)
     if args.command == "retention":
