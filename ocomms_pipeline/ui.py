@@ -202,7 +202,15 @@ class Services:
         raise UiError(f"the code location did not load in {timeout:.0f} s; see {self.cwd}")
 
     def stop(self) -> None:
-        """SIGTERM to each child still running, then SIGKILL after the grace period."""
+        """SIGTERM to each child still running, then SIGKILL after the grace period.
+
+        The children's own children (their code servers, runs in progress) are waited for
+        too, so that nothing of the UI is left running when this returns: the webserver and
+        the daemon ask their code servers to stop but do not wait for them.
+        """
+        descendants = [
+            pid for process in self.processes.values() for pid in _descendants(process.pid)
+        ]
         for process in self.processes.values():
             if process.poll() is None:
                 process.terminate()
@@ -213,6 +221,41 @@ class Services:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        while descendants and time.monotonic() < deadline:
+            descendants = [pid for pid in descendants if _ours(pid)]
+            time.sleep(0.1)
+        for pid in descendants:
+            if _ours(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, from Linux's /proc (nothing where there is none)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children = [int(child) for child in task.read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *_descendants(child)]
+    return found
+
+
+def _ours(pid: int) -> bool:
+    """Is ``pid`` still a live process of this process group (not a reused pid)?"""
+    try:
+        return os.getpgid(pid) == os.getpgrp() and not _zombie(pid)
+    except ProcessLookupError:
+        return False
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 @contextmanager
