@@ -118,7 +118,13 @@ def prepare_database(name: str = DEMO_DATABASE) -> tuple[str, SampleData | None]
     saved: list[dict] | None = None
     if not url:
         admin_url = servers.admin_server_url()
-        saved = _saved_requests(admin_url, name)
+        try:
+            saved = _saved_requests(admin_url, name)
+        except psycopg.Error as error:
+            print(
+                f"the demo database {name} existed but its export requests cannot be read"
+                f" ({describe(error)}): recreated without them"
+            )
         url = servers.create_database(admin_url, name)
     with connect(url) as conn:
         ddl.create_schema(conn)

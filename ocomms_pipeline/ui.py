@@ -269,6 +269,19 @@ def _stopping_on_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _create_instance_storage(home: Path) -> None:
+    """Create the instance's SQLite storage here, once, when the demo's is gone.
+
+    The webserver and the daemon starting together on an empty DAGSTER_HOME race to stamp
+    the same schema versions, and one of them fails.
+    """
+    if (home / "history" / "runs.db").is_file() and (home / "schedules" / "schedules.db").is_file():
+        return
+    import dagster as dg
+
+    dg.DagsterInstance.from_config(str(home)).dispose()
+
+
 def run_ui(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
     """Start the UI on the demo's environment and keep it up until SIGINT or SIGTERM."""
     paths = DemoPaths.current()
@@ -278,7 +291,7 @@ def run_ui(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
     except (DemoMissing, UiError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    paths.prepare_instance_home()
+    _create_instance_storage(paths.prepare_instance_home())
     paths.audit_dir.mkdir(parents=True, exist_ok=True)
     services = Services(paths, {**os.environ, **environment(paths, url)}, host, port)
     print("the demo's environment:")

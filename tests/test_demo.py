@@ -15,8 +15,9 @@ import psycopg
 import pytest
 
 from ocomms_pipeline import request_queue, servers
+from ocomms_pipeline.cli import main
 from ocomms_pipeline.demo import prepare_database
-from ocomms_pipeline.demo_environment import DemoRecord, redacted_url
+from ocomms_pipeline.demo_environment import DemoPaths, DemoRecord, redacted_url
 from ocomms_pipeline.request_queue import Finish
 
 
@@ -96,3 +97,15 @@ def test_urls_are_printed_and_recorded_without_their_password():
     assert record.connect_url({"OCOMMS_DATABASE_URL": url}) == url
     other = "postgresql://exporter:s3cret@db.internal:5433/production"
     assert record.connect_url({"OCOMMS_DATABASE_URL": other}) == record.database_url
+
+
+def test_ui_refuses_a_database_the_demo_did_not_seed(tmp_path, monkeypatch, capsys):
+    """An existing ocomms install the demo only read: its queue is not the demo's to run."""
+    monkeypatch.setenv(servers.STATE_DIR_ENV, str(tmp_path))
+    record = DemoRecord.of("postgresql://exporter@db.internal/ocomms", seeded=False)
+    record.save(DemoPaths.current())
+    assert main(["ui", "--port", "0"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith("error: the demo read an existing ocomms database; `ui` opens only")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.json"]
