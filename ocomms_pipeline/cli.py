@@ -3,11 +3,20 @@
 ``export`` keeps the shape of ocomms's own ``tsx scripts/export-data.ts <org-id> <output-dir>``
 so operators can swap one for the other, but runs the Dagster job with its owner gate.
 Exit status: 0 exported, 3 refused by the owner gate, 1 any other failure, 2 usage.
+
+ocomms ids are nanoids over ``A-Za-z0-9_-``, so an organization or user id may begin with
+``-``. argparse takes any such word for an option, so ``main`` first sorts the words itself
+(``plain_arguments``): a word that is exactly one of the command's options is that option and
+the word after it is its value, whatever it begins with; every other word is a positional
+argument. ``--`` before the positional arguments keeps working, and is needed only for an id
+that is exactly one of the command's option names. Options must therefore be spelled in full
+(no abbreviations), or an abbreviation would be taken for an id.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -23,9 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ocomms-pipeline",
         description="Export ocomms organizations to verified JSON bundles with Dagster.",
-        epilog="Organization ids may begin with '-': put '--' before the positional arguments.",
+        epilog="Ids may begin with '-' (request -Xy3... --requested-by -Ab9...); options are "
+        "spelled in full. '--' before the positional arguments also works.",
+        allow_abbrev=False,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # No abbreviated options anywhere: plain_arguments takes an unknown word for an id.
+    commands = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        parser_class=functools.partial(argparse.ArgumentParser, allow_abbrev=False),
+    )
 
     export = commands.add_parser("export", help="export one organization to a directory")
     export.add_argument("organization_id", help="ocomms organization id")
@@ -54,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("bundle_dir", type=Path, help="a published bundle directory")
 
     commands.add_parser("demo", help="seed a demo ocomms database and export one organization")
+    ui = commands.add_parser(
+        "ui", help="open the Dagster UI (webserver and daemon) on the demo's environment"
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address to serve on (%(default)s)")
+    ui.add_argument("--port", type=int, default=3000, help="port to serve on (%(default)s)")
     _add_request_commands(commands)
     retention_cli.add_parser(commands)
     return parser
@@ -146,8 +168,49 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each subcommand, by name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def plain_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """``argv`` rewritten so that argparse reads words beginning with ``-`` as ids where due.
+
+    Within a command's words: an exact option name stays an option, and if it takes a value
+    the next word becomes ``--option=value`` (argparse takes a value after ``=`` as it is);
+    ``--option=value`` and the help options stay as they are; every other word is a
+    positional argument, and all of them go, in their order, after one ``--``. A command with
+    subcommands of its own (``audit``) is left as it is: its arguments are paths.
+    """
+    words = list(argv)
+    commands = _command_parsers(parser)
+    if not words or words[0] not in commands or _command_parsers(commands[words[0]]):
+        return words
+    options = commands[words[0]]._option_string_actions
+    named: list[str] = [words[0]]
+    positional: list[str] = []
+    rest = iter(words[1:])
+    for word in rest:
+        if word == "--":
+            positional.extend(rest)
+            break
+        action = options.get(word.split("=", 1)[0] if word.startswith("--") else word)
+        if action is None:
+            (named if word.startswith("-") and "=" in word else positional).append(word)
+        elif "=" in word or action.nargs == 0:
+            named.append(word)
+        else:
+            value = next(rest, None)
+            named.append(word if value is None else f"{word}={value}")
+    return named + (["--", *positional] if positional else [])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(plain_arguments(parser, sys.argv[1:] if argv is None else argv))
     if args.command == "export":
         return _export(args)
     if args.command == "verify":
@@ -156,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocomms_pipeline.demo import run_demo
 
         return run_demo()
+    if args.command == "ui":
+        from ocomms_pipeline.ui import run_ui
+
+        return run_ui(args.host, args.port)
     if args.command in ("init-db", "request", "status", "audit"):
         return _request_command(args)
     if args.command == "retention":
