@@ -34,8 +34,8 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from ocomms_pipeline import ddl, servers
 from ocomms_pipeline.backups import BACKUP_OP
+from ocomms_pipeline.sandbox import ddl, servers
 
 PROJECT = Path(__file__).resolve().parents[1]
 BENCH_TAG = "ocomms/bench_run"

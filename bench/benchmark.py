@@ -38,7 +38,7 @@ import psycopg
 
 from bench import child, generate
 from bench.report import Results, SizeResult, render
-from ocomms_pipeline import servers
+from ocomms_pipeline.sandbox import servers
 
 _SUFFIXES = {"k": 1_000, "m": 1_000_000}
 

@@ -21,7 +21,7 @@ import psycopg
 
 from bench import messages, organization, people, workspace
 from bench.messages import People, Rows
-from ocomms_pipeline import ddl, servers
+from ocomms_pipeline.sandbox import ddl, servers
 
 _BATCH = 2_000
 NEIGHBOUR_SHARE = 10  # the neighbour organization has a tenth of the messages

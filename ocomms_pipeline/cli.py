@@ -216,11 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "verify":
         return _verify(args)
     if args.command == "demo":
-        from ocomms_pipeline.demo import run_demo
+        from ocomms_pipeline.sandbox.demo import run_demo
 
         return run_demo()
     if args.command == "ui":
-        from ocomms_pipeline.ui import run_ui
+        from ocomms_pipeline.sandbox.ui import run_ui
 
         return run_ui(args.host, args.port)
     if args.command in ("init-db", "request", "status", "audit"):

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from ocomms_pipeline import ddl, sample_data, servers
-from ocomms_pipeline.sample_data import SampleData
+from ocomms_pipeline.sandbox import ddl, servers
+from ocomms_pipeline.sandbox.samples import data as sample_data
+from ocomms_pipeline.sandbox.samples.data import SampleData
 
 _database_numbers = itertools.count()
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import psycopg
 
-from ocomms_pipeline import catalog, ddl
+from ocomms_pipeline import catalog
 from ocomms_pipeline.catalog import ColumnType, Treatment
+from ocomms_pipeline.sandbox import ddl
 
 SECRETS = {
     "accounts": {"password", "access_token", "refresh_token", "id_token"},

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ocomms_pipeline import servers
+from ocomms_pipeline.sandbox import servers
 
 from .exports import read_manifest, tree
 

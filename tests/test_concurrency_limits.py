@@ -19,7 +19,9 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from ocomms_pipeline import ddl, request_queue, run_tags, sample_data, servers
+from ocomms_pipeline import request_queue, run_tags
+from ocomms_pipeline.sandbox import ddl, servers
+from ocomms_pipeline.sandbox.samples import data as sample_data
 
 from .requests_world import SECRET, add_organizations
 from .test_live_deployment import BIN, PROJECT, _start, _stop

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from ocomms_pipeline import request_queue, servers
+from ocomms_pipeline import request_queue
 from ocomms_pipeline.cli import main
-from ocomms_pipeline.demo import prepare_database
-from ocomms_pipeline.demo_environment import DemoPaths, DemoRecord, redacted_url
 from ocomms_pipeline.request_queue import Finish
+from ocomms_pipeline.sandbox import servers
+from ocomms_pipeline.sandbox.demo import prepare_database
+from ocomms_pipeline.sandbox.environment import DemoPaths, DemoRecord, redacted_url
 
 
 @pytest.fixture

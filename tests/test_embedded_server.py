@@ -5,7 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from ocomms_pipeline import ddl, sample_data, servers
+from ocomms_pipeline.sandbox import ddl, servers
+from ocomms_pipeline.sandbox.samples import data as sample_data
 
 from .exports import export, read_manifest
 

@@ -25,8 +25,10 @@ import psycopg
 import pytest
 from dagster import DagsterRunStatus
 
-from ocomms_pipeline import audit, bundle, ddl, request_queue, sample_data, servers
+from ocomms_pipeline import audit, bundle, request_queue
 from ocomms_pipeline.graphql_launch import launch_export, wait_for_run
+from ocomms_pipeline.sandbox import ddl, servers
+from ocomms_pipeline.sandbox.samples import data as sample_data
 
 from .exports import read_manifest
 from .requests_world import SECRET, audit_entries

@@ -31,7 +31,7 @@ def gate_only_url(make_database):
     yield db, make_conninfo(**params)
     with psycopg.connect(db.url, autocommit=True) as conn:
         conn.execute(f"REVOKE ALL ON {', '.join(GATE_TABLES)} FROM {role}")
-    from ocomms_pipeline import servers
+    from ocomms_pipeline.sandbox import servers
 
     servers.drop_database(servers.admin_server_url(), db.name)
     with psycopg.connect(servers.admin_server_url(), autocommit=True) as conn:

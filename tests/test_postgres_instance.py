@@ -12,7 +12,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from ocomms_pipeline import catalog, servers
+from ocomms_pipeline import catalog
+from ocomms_pipeline.sandbox import servers
 
 from .exports import export, read_manifest
 

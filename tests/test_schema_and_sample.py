@@ -16,7 +16,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from ocomms_pipeline import ddl, sample_content, servers
+from ocomms_pipeline.sandbox import ddl, servers
+from ocomms_pipeline.sandbox.samples import content as sample_content
 
 from .conftest import DatabaseHandle, MakeDatabase
 

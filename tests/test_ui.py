@@ -25,8 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from ocomms_pipeline import audit, servers
-from ocomms_pipeline.demo_environment import DEMO_AUDIT_SECRET
+from ocomms_pipeline import audit
+from ocomms_pipeline.sandbox import servers
+from ocomms_pipeline.sandbox.environment import DEMO_AUDIT_SECRET
 
 CLI = str(Path(sys.executable).with_name("ocomms-pipeline"))
 HOST = "127.0.0.1"

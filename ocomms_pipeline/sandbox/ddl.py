@@ -29,7 +29,7 @@ _UNSUPPORTED_SECTIONS = ("sequences", "views", "policies", "roles")
 
 def load_snapshot() -> dict[str, Any]:
     """Read the vendored snapshot shipped inside the package (see package-data)."""
-    text = (Path(__file__).parent / SNAPSHOT_RESOURCE).read_text("utf-8")
+    text = (Path(__file__).parents[1] / SNAPSHOT_RESOURCE).read_text("utf-8")
     return json.loads(text)
 
 

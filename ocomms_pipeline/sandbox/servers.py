@@ -42,7 +42,7 @@ def state_dir() -> Path:
     configured = os.environ.get(STATE_DIR_ENV)
     if configured:
         return Path(configured).expanduser().absolute()
-    project_root = Path(__file__).resolve().parent.parent
+    project_root = Path(__file__).resolve().parents[2]
     if (project_root / "pyproject.toml").is_file():
         return project_root / ".state"
     return Path.home() / ".cache" / "ocomms-pipeline"

@@ -8,13 +8,10 @@ organizations have such rows in several tenants: exactly what an exporter must s
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from ocomms_pipeline.sample_content import personal_note, sidebar_preferences
-from ocomms_pipeline.sample_org_specs import Org
-
-if TYPE_CHECKING:
-    from ocomms_pipeline.sample_data import Rows
+from ocomms_pipeline.sandbox.samples.content import personal_note, sidebar_preferences
+from ocomms_pipeline.sandbox.samples.rows import Rows
+from ocomms_pipeline.sandbox.samples.specs import Org
 
 
 def add_member_state(rows: Rows, org: Org, handle: str) -> None:

@@ -23,8 +23,11 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
-from ocomms_pipeline import bundle, ddl, request_queue, servers
-from ocomms_pipeline.demo_environment import (
+from ocomms_pipeline import bundle, request_queue
+from ocomms_pipeline.errors import describe
+from ocomms_pipeline.runner import ExportOutcome, run_export
+from ocomms_pipeline.sandbox import ddl, servers
+from ocomms_pipeline.sandbox.environment import (
     DemoMissing,
     DemoPaths,
     DemoRecord,
@@ -32,9 +35,7 @@ from ocomms_pipeline.demo_environment import (
     summary,
     ui_command,
 )
-from ocomms_pipeline.errors import describe
-from ocomms_pipeline.runner import ExportOutcome, run_export
-from ocomms_pipeline.sample_data import SampleData, seed
+from ocomms_pipeline.sandbox.samples.data import SampleData, seed
 from ocomms_pipeline.source import connect
 
 DEMO_DATABASE = "ocomms_demo"

@@ -22,7 +22,7 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
 
-from ocomms_pipeline import servers
+from ocomms_pipeline.sandbox import servers
 from ocomms_pipeline.source import libpq_url
 
 RECORD = "demo.json"
@@ -172,7 +172,7 @@ def ui_command(environ: Mapping[str, str] = os.environ) -> str:
     ``./run ui`` from a checkout (with its path when run from elsewhere), else the installed
     script; a state directory chosen through the environment has to be chosen again.
     """
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     script = root / "run"
     if script.is_file() and (root / "pyproject.toml").is_file():
         command = "./run ui" if Path.cwd().resolve() == root else f"{shlex.quote(str(script))} ui"

@@ -15,11 +15,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from ocomms_pipeline.sample_access import add_access_requests
-from ocomms_pipeline.sample_member_state import add_member_state
-from ocomms_pipeline.sample_messages import (
+from ocomms_pipeline.sandbox.samples.access import add_access_requests
+from ocomms_pipeline.sandbox.samples.member_state import add_member_state
+from ocomms_pipeline.sandbox.samples.messages import (
     add_chatter,
     add_edge_cases,
     add_files,
@@ -27,7 +26,8 @@ from ocomms_pipeline.sample_messages import (
     add_link_previews,
     add_scheduled_messages,
 )
-from ocomms_pipeline.sample_org_specs import (
+from ocomms_pipeline.sandbox.samples.rows import Rows
+from ocomms_pipeline.sandbox.samples.specs import (
     FORMER_MEMBER,
     MAIN_ORG,
     ORG_SPECS,
@@ -35,9 +35,6 @@ from ocomms_pipeline.sample_org_specs import (
     Org,
     OrgSpec,
 )
-
-if TYPE_CHECKING:
-    from ocomms_pipeline.sample_data import Rows
 
 # sample_data reads these names from here: the cast constants are re-exported on purpose.
 __all__ = ["FORMER_MEMBER", "MAIN_ORG", "OUTSIDER", "World", "build"]

@@ -12,13 +12,11 @@ import itertools
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ocomms_pipeline.sample_content import EDGE_CASE_MESSAGES, big_message
-from ocomms_pipeline.sample_org_specs import MAIN_ORG, SHARED_LINK, Org
-
-if TYPE_CHECKING:
-    from ocomms_pipeline.sample_data import Rows
+from ocomms_pipeline.sandbox.samples.content import EDGE_CASE_MESSAGES, big_message
+from ocomms_pipeline.sandbox.samples.rows import Rows
+from ocomms_pipeline.sandbox.samples.specs import MAIN_ORG, SHARED_LINK, Org
 
 
 def post(

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from ocomms_pipeline.sample_org_specs import Org
-
-if TYPE_CHECKING:
-    from ocomms_pipeline.sample_data import Rows
+from ocomms_pipeline.sandbox.samples.rows import Rows
+from ocomms_pipeline.sandbox.samples.specs import Org
 
 
 def add_access_requests(rows: Rows, org: Org) -> None:

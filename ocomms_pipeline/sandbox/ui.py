@@ -31,8 +31,10 @@ from types import FrameType
 
 import psycopg
 
-from ocomms_pipeline import request_queue, servers
-from ocomms_pipeline.demo_environment import (
+from ocomms_pipeline import request_queue
+from ocomms_pipeline.errors import describe
+from ocomms_pipeline.sandbox import servers
+from ocomms_pipeline.sandbox.environment import (
     DemoMissing,
     DemoPaths,
     DemoRecord,
@@ -40,7 +42,6 @@ from ocomms_pipeline.demo_environment import (
     redacted_url,
     summary,
 )
-from ocomms_pipeline.errors import describe
 from ocomms_pipeline.source import connect
 
 DEFAULT_HOST = "127.0.0.1"
