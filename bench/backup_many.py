@@ -34,7 +34,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from ocomms_pipeline.backups import BACKUP_OP
+from ocomms_pipeline.defs.backups import BACKUP_OP
 from ocomms_pipeline.sandbox import ddl, servers
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -106,8 +106,8 @@ def execute_inline(run_config: dict[str, Any], tags: dict[str, str]) -> str:
     """Execute one requested run in this process (``execute_in_process``); return its run id."""
     import dagster as dg
 
-    from ocomms_pipeline.backups import BACKUP_JOB
     from ocomms_pipeline.definitions import defs
+    from ocomms_pipeline.defs.backups import BACKUP_JOB
 
     result = defs.resolve_job_def(BACKUP_JOB).execute_in_process(
         run_config={**run_config, **_QUIET},
@@ -124,7 +124,7 @@ def execute_in_worker(run_config: dict[str, Any], tags: dict[str, str]) -> str:
     ``dagster job execute`` starts Python, loads the code location and runs the job with its
     in-process executor: the same fixed cost a launched run pays.
     """
-    from ocomms_pipeline.backups import BACKUP_JOB
+    from ocomms_pipeline.defs.backups import BACKUP_JOB
 
     marker = {**tags, BENCH_TAG: uuid.uuid4().hex}
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as config:
@@ -196,7 +196,7 @@ def create_partitions() -> float:
     import dagster as dg
 
     from ocomms_pipeline.definitions import defs
-    from ocomms_pipeline.partition_sync import SENSOR_NAME
+    from ocomms_pipeline.defs.partition_sync import SENSOR_NAME
 
     started = time.monotonic()
     instance = dg.DagsterInstance.get()
@@ -214,7 +214,7 @@ def create_partitions() -> float:
 def scheduled_runs(batch_size: int) -> list[Any]:
     import dagster as dg
 
-    from ocomms_pipeline.backup_schedule import BackupSettings, build_backup_schedule
+    from ocomms_pipeline.defs.backup_schedule import BackupSettings, build_backup_schedule
 
     schedule = build_backup_schedule(BackupSettings(batch_size=batch_size))
     context = dg.build_schedule_context(
@@ -242,7 +242,7 @@ def run_all(requests: list[Any], workers: int, mode: str) -> list[RunTiming]:
 
 def fixed_overhead(mode: str) -> float:
     """Duration of a backup run over no organization: what every run costs before any work."""
-    from ocomms_pipeline.backups import DEFAULT_BACKUP_PRINCIPAL, backup_run_config
+    from ocomms_pipeline.defs.backups import DEFAULT_BACKUP_PRINCIPAL, backup_run_config
 
     config = backup_run_config([], DEFAULT_BACKUP_PRINCIPAL)
     started = time.monotonic()

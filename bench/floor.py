@@ -17,18 +17,20 @@ import time
 from typing import Any
 
 from bench import child
-from ocomms_pipeline import catalog, scoping
+from ocomms_pipeline import catalog
 from ocomms_pipeline.catalog import Table
-from ocomms_pipeline.source import Snapshot, open_snapshot
+from ocomms_pipeline.export import scoping
+from ocomms_pipeline.postgres.quoting import quote
+from ocomms_pipeline.postgres.snapshots import Snapshot, open_snapshot
 
 BLOCK_BYTES = 4 << 20
 
 
 def floor_query(table: Table) -> str:
     """COPY of the table's organization rows as raw row_to_json, nothing more."""
-    columns = ", ".join(scoping.quote(c.name) for c in table.exported_columns)
+    columns = ", ".join(quote(c.name) for c in table.exported_columns)
     return (
-        f"COPY (SELECT row_to_json(t) FROM (SELECT {columns} FROM {scoping.quote(table.name)} "
+        f"COPY (SELECT row_to_json(t) FROM (SELECT {columns} FROM {quote(table.name)} "
         f"WHERE {scoping.row_predicate(table)}) t) TO STDOUT"
     )
 

@@ -21,6 +21,7 @@ import psycopg
 
 from bench import messages, organization, people, workspace
 from bench.messages import People, Rows
+from ocomms_pipeline.postgres.quoting import quote
 from ocomms_pipeline.sandbox import ddl, servers
 
 _BATCH = 2_000
@@ -54,11 +55,11 @@ def _split_ddl() -> tuple[list[str], list[str]]:
 def _copy(
     conn: psycopg.Connection, table: str, columns: Iterable[str], lines: Iterable[str]
 ) -> int:
-    names = ", ".join(ddl.quote_ident(c) for c in columns)
+    names = ", ".join(quote(c) for c in columns)
     count, batch = 0, []
     with (
         conn.cursor() as cur,
-        cur.copy(f"COPY {ddl.quote_ident(table)} ({names}) FROM STDIN") as copy,
+        cur.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
     ):
         for text in lines:
             batch.append(text)

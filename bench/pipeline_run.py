@@ -29,10 +29,10 @@ from bench import child
 def time_data_path() -> list[float]:
     """Wrap the export op's call of ``export_organization``; returns the list it appends to.
 
-    The op looks the function up in ``ocomms_pipeline.assets`` at call time, so replacing it
+    The op looks the function up in ``ocomms_pipeline.defs.assets`` at call time, so replacing it
     there times exactly the data path without touching the package's code.
     """
-    from ocomms_pipeline import assets
+    from ocomms_pipeline.defs import assets
 
     original = assets.export_organization
     spent: list[float] = []
@@ -76,7 +76,7 @@ def export_once(
     instance: Any, url: str, organization_id: str, owner_id: str, parquet: bool, archive: bool
 ) -> dict[str, Any]:
     """One export into a scratch export root, removed afterwards; fails loudly if refused."""
-    from ocomms_pipeline.runner import run_export
+    from ocomms_pipeline.launch.in_process import run_export
 
     root = Path(tempfile.mkdtemp(prefix="ocomms-bench-export-"))
     try:
@@ -113,7 +113,7 @@ def main() -> None:
     import dagster as dg
 
     import ocomms_pipeline.definitions  # noqa: F401  (the code location loads before timing)
-    from ocomms_pipeline.resources import OcommsDatabase
+    from ocomms_pipeline.defs.resources import OcommsDatabase
 
     instance = dg.DagsterInstance.ephemeral()
     start_seconds = time.time() - args.spawned

@@ -10,11 +10,11 @@ if TYPE_CHECKING:
 
 
 def load_bundle(path: str | Path) -> dict[str, pd.DataFrame]:
-    """A bundle's tables as pandas DataFrames (see ``ocomms_pipeline.loading``).
+    """A bundle's tables as pandas DataFrames (see ``ocomms_pipeline.bundle.loading``).
 
     Imported on first use: pandas is for analysts and stays out of the export's memory.
     """
-    from ocomms_pipeline.loading import load_bundle as load
+    from ocomms_pipeline.bundle.loading import load_bundle as load
 
     return load(path)
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ocomms_pipeline.assets import organization_export
-from ocomms_pipeline.backup_schedule import BackupSettings, build_backup_schedule
-from ocomms_pipeline.backups import backup_organizations_job
-from ocomms_pipeline.jobs import export_organization_job
-from ocomms_pipeline.partition_sync import organization_partitions_sensor
-from ocomms_pipeline.request_resources import AuditLog, RequestQueue
-from ocomms_pipeline.request_sensors import build_request_sensors, interval_from_env
-from ocomms_pipeline.resources import ExportStorage, OcommsDatabase
-from ocomms_pipeline.retention_job import build_retention_schedule, prune_exports_job
+from ocomms_pipeline.defs.assets import organization_export
+from ocomms_pipeline.defs.backup_schedule import BackupSettings, build_backup_schedule
+from ocomms_pipeline.defs.backups import backup_organizations_job
+from ocomms_pipeline.defs.jobs import export_organization_job
+from ocomms_pipeline.defs.partition_sync import organization_partitions_sensor
+from ocomms_pipeline.defs.request_resources import AuditLog, RequestQueue
+from ocomms_pipeline.defs.request_sensors import build_request_sensors, interval_from_env
+from ocomms_pipeline.defs.resources import ExportStorage, OcommsDatabase
+from ocomms_pipeline.defs.retention import build_retention_schedule, prune_exports_job
 
 defs = dg.Definitions(
     assets=[organization_export],

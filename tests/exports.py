@@ -9,8 +9,8 @@ from typing import Any
 
 import dagster as dg
 
-from ocomms_pipeline import bundle
-from ocomms_pipeline.runner import ExportOutcome, run_export
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.launch.in_process import ExportOutcome, run_export
 
 
 def export(

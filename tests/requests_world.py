@@ -30,13 +30,13 @@ from dagster._core.test_utils import create_test_daemon_workspace_context
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.sensor import execute_sensor_iteration
 
-from ocomms_pipeline import request_queue
 from ocomms_pipeline.catalog import OWNERSHIP
-from ocomms_pipeline.request_sensors import REQUEST_TAG
+from ocomms_pipeline.defs.request_sensors import REQUEST_TAG
+from ocomms_pipeline.postgres.quoting import quote
+from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import ddl, servers
 from ocomms_pipeline.sandbox.samples import data as sample_data
 from ocomms_pipeline.sandbox.samples import orgs as sample_orgs
-from ocomms_pipeline.scoping import quote
 
 LOCATION = ModuleTarget("ocomms_pipeline.definitions", None, None, "ocomms_pipeline")
 SECRET = "test-audit-secret"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ocomms_pipeline import archive, bundle
+from ocomms_pipeline.bundle import archive
+from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.errors import ExportError
 
 from .exports import export

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from ocomms_pipeline.bundle import BUNDLE_PATTERN, finished_bundles
+from ocomms_pipeline.bundle.files import BUNDLE_PATTERN, finished_bundles
 
 from .exports import all_files, export, read_manifest, tree
 from .locks import table_locked

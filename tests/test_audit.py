@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from ocomms_pipeline import audit
+from ocomms_pipeline.requests import audit
 
 from .test_cli import run_cli
 

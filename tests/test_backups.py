@@ -9,17 +9,18 @@ import dagster as dg
 import psycopg
 import pytest
 
-from ocomms_pipeline import bundle, catalog
-from ocomms_pipeline.assets import BUNDLE_KEY, table_key
-from ocomms_pipeline.backup_schedule import (
+from ocomms_pipeline import catalog
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.definitions import defs
+from ocomms_pipeline.defs.assets import BUNDLE_KEY, table_key
+from ocomms_pipeline.defs.backup_schedule import (
     BackupSettings,
     backup_run_requests,
     batches,
     build_backup_schedule,
 )
-from ocomms_pipeline.backups import BACKUP_JOB, BACKUP_OP, backup_run_config
-from ocomms_pipeline.definitions import defs
-from ocomms_pipeline.partitions import organizations
+from ocomms_pipeline.defs.backups import BACKUP_JOB, BACKUP_OP, backup_run_config
+from ocomms_pipeline.defs.partitions import organizations
 
 from .exports import read_manifest
 
@@ -178,8 +179,8 @@ def test_a_re_evaluated_tick_asks_for_the_same_runs_on_the_local_day():
 def test_publishing_takes_the_next_name_when_another_run_published_first(seeded_db, tmp_path):
     """A backup batch and an owner's request may export one organization in the same second."""
     from ocomms_pipeline import identifiers
-    from ocomms_pipeline.export import export_organization
-    from ocomms_pipeline.publishing import publish_staged
+    from ocomms_pipeline.bundle.publish import publish_staged
+    from ocomms_pipeline.export.organization import export_organization
 
     org = seeded_db.sample.orgs["Initech"]
     operator = identifiers.operator("ops")

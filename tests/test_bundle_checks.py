@@ -18,11 +18,13 @@ import dagster as dg
 import psycopg
 import pytest
 
-from ocomms_pipeline import bundle, catalog, checks
-from ocomms_pipeline.export import export_organization
-from ocomms_pipeline.findings import Check
+from ocomms_pipeline import catalog
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.checks import staged as checks
+from ocomms_pipeline.checks.findings import Check
+from ocomms_pipeline.checks.verification import verify_bundle
+from ocomms_pipeline.export.organization import export_organization
 from ocomms_pipeline.identifiers import principal
-from ocomms_pipeline.verification import verify_bundle
 
 from .exports import export, read_manifest, tree
 

@@ -1,7 +1,7 @@
 """Ids that begin with ``-`` in every form of the command line the README shows.
 
 ocomms ids are nanoids over ``A-Za-z0-9_-``: one in 32 begins with ``-`` (the sample's Acme
-does). Each form goes through ``ocomms_pipeline.cli.main`` against a real database; exports
+does). Each form goes through ``ocomms_pipeline.cli.main.main`` against a real database; exports
 run the real Dagster job in this process.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ocomms_pipeline import request_queue
-from ocomms_pipeline.cli import main
+from ocomms_pipeline.cli.main import main
+from ocomms_pipeline.requests import queue as request_queue
 
 from .exports import read_manifest
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import dagster as dg
 
 from ocomms_pipeline import catalog
-from ocomms_pipeline.backup_schedule import BackupSettings
 from ocomms_pipeline.definitions import defs
-from ocomms_pipeline.request_sensors import interval_from_env
+from ocomms_pipeline.defs.backup_schedule import BackupSettings
+from ocomms_pipeline.defs.request_sensors import interval_from_env
 
 PROJECT = Path(__file__).resolve().parents[1]
 

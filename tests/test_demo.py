@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from ocomms_pipeline import request_queue
-from ocomms_pipeline.cli import main
-from ocomms_pipeline.request_queue import Finish
+from ocomms_pipeline.cli.main import main
+from ocomms_pipeline.requests import queue as request_queue
+from ocomms_pipeline.requests.queue import Finish
 from ocomms_pipeline.sandbox import servers
 from ocomms_pipeline.sandbox.demo import prepare_database
 from ocomms_pipeline.sandbox.environment import DemoPaths, DemoRecord, redacted_url

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from ocomms_pipeline import catalog
-from ocomms_pipeline.bundle import sha256_file
+from ocomms_pipeline.bundle.files import sha256_file
 
 from .exports import all_files, export, read_manifest, read_table
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from ocomms_pipeline.bundle import STAGING_PREFIX, finished_bundles
+from ocomms_pipeline.bundle.files import STAGING_PREFIX, finished_bundles
 
 from .exports import export, read_manifest
 from .locks import table_locked, wait_for_export_to_block

@@ -25,8 +25,10 @@ import psycopg
 import pytest
 from dagster import DagsterRunStatus
 
-from ocomms_pipeline import audit, bundle, request_queue
-from ocomms_pipeline.graphql_launch import launch_export, wait_for_run
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.launch.graphql import launch_export, wait_for_run
+from ocomms_pipeline.requests import audit
+from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import ddl, servers
 from ocomms_pipeline.sandbox.samples import data as sample_data
 

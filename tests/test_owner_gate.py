@@ -7,10 +7,10 @@ import psycopg
 import pytest
 
 from ocomms_pipeline import identifiers
+from ocomms_pipeline.defs.jobs import EXPORT_JOB, export_run_config
+from ocomms_pipeline.defs.partitions import organizations
 from ocomms_pipeline.errors import ExportRefused
-from ocomms_pipeline.export import export_organization
-from ocomms_pipeline.jobs import EXPORT_JOB, export_run_config
-from ocomms_pipeline.partitions import organizations
+from ocomms_pipeline.export.organization import export_organization
 
 from .exports import export, read_manifest, tree
 

@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from ocomms_pipeline import catalog, load_bundle
-from ocomms_pipeline.arrow_schema import decode, table_schema
-from ocomms_pipeline.bundle import sha256_file
+from ocomms_pipeline.bundle.arrow_schema import decode, table_schema
+from ocomms_pipeline.bundle.files import sha256_file
+from ocomms_pipeline.bundle.parquet import ParquetTableWriter
 from ocomms_pipeline.catalog import ColumnType
-from ocomms_pipeline.parquet_files import ParquetTableWriter
 
 from .exports import export, read_manifest, read_table
 

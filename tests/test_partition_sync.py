@@ -6,13 +6,13 @@ import dagster as dg
 import psycopg
 import pytest
 
-from ocomms_pipeline.partition_sync import (
+from ocomms_pipeline.defs.partition_sync import (
     organization_partitions_sensor,
     partition_diff,
     read_organization_ids,
 )
-from ocomms_pipeline.partitions import organizations
-from ocomms_pipeline.resources import OcommsDatabase
+from ocomms_pipeline.defs.partitions import organizations
+from ocomms_pipeline.defs.resources import OcommsDatabase
 
 
 def test_diff_adds_new_ids_and_removes_vanished_keys_in_order():

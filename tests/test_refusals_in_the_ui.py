@@ -14,8 +14,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ocomms_pipeline import audit, bundle
-from ocomms_pipeline.request_sensors import SENSOR_NAME
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.defs.request_sensors import SENSOR_NAME
+from ocomms_pipeline.requests import audit
 
 from .requests_world import audit_entries
 from .requests_world import open_world as _open_world

@@ -7,7 +7,7 @@ import threading
 import psycopg
 import pytest
 
-from ocomms_pipeline.bundle import STAGING_PREFIX, finished_bundles
+from ocomms_pipeline.bundle.files import STAGING_PREFIX, finished_bundles
 
 from .locks import wait_for_export_to_block
 from .requests_world import open_world as _open_world

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ocomms_pipeline import audit, bundle, request_queue
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.requests import audit
+from ocomms_pipeline.requests import queue as request_queue
 
 from .requests_world import SECRET, add_organizations, audit_entries
 from .requests_world import open_world as _open_world

@@ -11,16 +11,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ocomms_pipeline import request_queue, run_tags
-from ocomms_pipeline.errors import ExportRefused
-from ocomms_pipeline.jobs import export_run_config
-from ocomms_pipeline.request_queue import ExportRequest, Finish
-from ocomms_pipeline.request_sensors import (
+from ocomms_pipeline.defs import run_tags
+from ocomms_pipeline.defs.jobs import export_run_config
+from ocomms_pipeline.defs.request_sensors import (
     REQUEST_TAG,
     REQUESTED_BY_TAG,
     interval_from_env,
     plan_tick,
 )
+from ocomms_pipeline.errors import ExportRefused
+from ocomms_pipeline.requests import queue as request_queue
+from ocomms_pipeline.requests.queue import ExportRequest, Finish
 
 from .test_cli import run_cli
 

@@ -15,13 +15,14 @@ import dagster as dg
 import pytest
 from dagster import DagsterEventType
 
-from ocomms_pipeline import audit, bundle
-from ocomms_pipeline.archive import archive_path
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.bundle.archive import archive_path
 from ocomms_pipeline.definitions import defs
-from ocomms_pipeline.jobs import EXPORT_JOB
-from ocomms_pipeline.partitions import organizations
-from ocomms_pipeline.request_resources import AuditLog, RequestQueue
-from ocomms_pipeline.request_sensors import RUN_KEY_TAG, plan_tick
+from ocomms_pipeline.defs.jobs import EXPORT_JOB
+from ocomms_pipeline.defs.partitions import organizations
+from ocomms_pipeline.defs.request_resources import AuditLog, RequestQueue
+from ocomms_pipeline.defs.request_sensors import RUN_KEY_TAG, plan_tick
+from ocomms_pipeline.requests import audit
 
 from .exports import read_manifest, tree
 from .requests_world import SECRET, World, add_organizations, audit_entries, delete_organization

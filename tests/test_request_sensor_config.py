@@ -15,15 +15,15 @@ import dagster as dg
 import pytest
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
-from ocomms_pipeline import request_queue
 from ocomms_pipeline.definitions import defs
-from ocomms_pipeline.request_resources import (
+from ocomms_pipeline.defs.request_resources import (
     AUDIT_DIR_ENV,
     AUDIT_SECRET_ENV,
     AuditLog,
     MissingConfiguration,
     RequestQueue,
 )
+from ocomms_pipeline.requests import queue as request_queue
 
 from .requests_world import SECRET, SensorDaemon
 

@@ -10,8 +10,8 @@ import dagster as dg
 import psycopg
 import pytest
 
-from ocomms_pipeline import bundle, cli
-from ocomms_pipeline.retention import (
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.bundle.retention import (
     BundleEntry,
     RetentionPolicy,
     StagingEntry,
@@ -20,7 +20,8 @@ from ocomms_pipeline.retention import (
     read_protected_bundles,
     stale_staging,
 )
-from ocomms_pipeline.retention_job import RETENTION_JOB, active_run_ids
+from ocomms_pipeline.cli import main as cli
+from ocomms_pipeline.defs.retention import RETENTION_JOB, active_run_ids
 
 NOW = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 ORG = "org_retention_000000001"

@@ -19,12 +19,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ocomms_pipeline import bundle, catalog
-from ocomms_pipeline.asset_keys import ARCHIVE_KEY, BUNDLE_KEY, table_key
+from ocomms_pipeline import catalog
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.checks.verification import verify_bundle
 from ocomms_pipeline.definitions import defs
-from ocomms_pipeline.jobs import export_run_config
-from ocomms_pipeline.partitions import organizations
-from ocomms_pipeline.verification import verify_bundle
+from ocomms_pipeline.defs.asset_keys import ARCHIVE_KEY, BUNDLE_KEY, table_key
+from ocomms_pipeline.defs.jobs import export_run_config
+from ocomms_pipeline.defs.partitions import organizations
 
 from .exports import tree
 from .ui_view import ui_of

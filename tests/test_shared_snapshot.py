@@ -6,12 +6,13 @@ import psycopg
 import pyarrow.parquet as pq
 import pytest
 
-from ocomms_pipeline import bundle, catalog
-from ocomms_pipeline.export import export_organization
+from ocomms_pipeline import catalog
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.bundle.parquet import relative_name
+from ocomms_pipeline.export.key_ranges import DEFAULT_PARTS, PartPolicy
+from ocomms_pipeline.export.organization import export_organization
 from ocomms_pipeline.identifiers import principal
-from ocomms_pipeline.parquet_files import relative_name
-from ocomms_pipeline.source import open_shared_snapshot, open_snapshot
-from ocomms_pipeline.table_parts import DEFAULT_PARTS, PartPolicy
+from ocomms_pipeline.postgres.snapshots import open_shared_snapshot, open_snapshot
 
 COUNT = "SELECT count(*) FROM organizations"
 

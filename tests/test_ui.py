@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from ocomms_pipeline import audit
+from ocomms_pipeline.requests import audit
 from ocomms_pipeline.sandbox import servers
 from ocomms_pipeline.sandbox.environment import DEMO_AUDIT_SECRET
 

@@ -6,12 +6,14 @@ import json
 
 import psycopg
 
-from ocomms_pipeline import bundle, catalog, scoping, user_closure
-from ocomms_pipeline.export import export_organization
+from ocomms_pipeline import catalog
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.checks.row_scan import SecretValues
+from ocomms_pipeline.export import scoping, user_closure
+from ocomms_pipeline.export.organization import export_organization
+from ocomms_pipeline.export.shared_snapshots import SharedSnapshots
 from ocomms_pipeline.identifiers import principal
-from ocomms_pipeline.parallel import SharedSnapshots
-from ocomms_pipeline.source import open_snapshot
-from ocomms_pipeline.table_scan import SecretValues
+from ocomms_pipeline.postgres.snapshots import open_snapshot
 
 
 def _early(url: str, org: str) -> set[str]:

@@ -20,6 +20,8 @@ from typing import Any
 
 import psycopg
 
+from ocomms_pipeline.postgres.quoting import literal, quote
+
 SNAPSHOT_RESOURCE = "data/drizzle-schema-snapshot.json"
 DEFAULT_SCHEMA = "public"
 
@@ -33,14 +35,9 @@ def load_snapshot() -> dict[str, Any]:
     return json.loads(text)
 
 
-def quote_ident(name: str) -> str:
-    """Double-quote an identifier; every name goes through here so case and keywords survive."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def qualified(schema: str | None, name: str) -> str:
     """Schema-qualify a name; drizzle writes '' for the default schema."""
-    return f"{quote_ident(schema or DEFAULT_SCHEMA)}.{quote_ident(name)}"
+    return f"{quote(schema or DEFAULT_SCHEMA)}.{quote(name)}"
 
 
 def schema_statements(snapshot: dict[str, Any]) -> list[str]:
@@ -94,34 +91,29 @@ def _extra_schemas(snapshot: dict[str, Any]) -> Iterable[str]:
 
 
 def _create_schema(name: str) -> str:
-    return f"CREATE SCHEMA IF NOT EXISTS {quote_ident(name)}"
+    return f"CREATE SCHEMA IF NOT EXISTS {quote(name)}"
 
 
 def _create_enum(enum: dict[str, Any]) -> str:
-    values = ", ".join(_literal(v) for v in enum["values"])
+    values = ", ".join(literal(v) for v in enum["values"])
     return f"CREATE TYPE {qualified(enum.get('schema'), enum['name'])} AS ENUM ({values})"
-
-
-def _literal(value: str) -> str:
-    """A SQL string literal; standard_conforming_strings makes doubling quotes sufficient."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _create_table(table: dict[str, Any]) -> str:
     parts = [_column_definition(c) for c in table["columns"].values()]
     for pk in table.get("compositePrimaryKeys", {}).values():
-        parts.append(f"CONSTRAINT {quote_ident(pk['name'])} PRIMARY KEY ({_idents(pk['columns'])})")
+        parts.append(f"CONSTRAINT {quote(pk['name'])} PRIMARY KEY ({_idents(pk['columns'])})")
     for unique in table.get("uniqueConstraints", {}).values():
         parts.append(_unique_constraint(unique))
     for check in table.get("checkConstraints", {}).values():
-        parts.append(f"CONSTRAINT {quote_ident(check['name'])} CHECK ({check['value']})")
+        parts.append(f"CONSTRAINT {quote(check['name'])} CHECK ({check['value']})")
     body = ",\n    ".join(parts)
     return f"CREATE TABLE {qualified(table.get('schema'), table['name'])} (\n    {body}\n)"
 
 
 def _column_definition(column: dict[str, Any]) -> str:
     """One column: type, then generation or default, then PRIMARY KEY / NOT NULL."""
-    sql = f"{quote_ident(column['name'])} {_column_type(column)}"
+    sql = f"{quote(column['name'])} {_column_type(column)}"
     generated = column.get("generated")
     if generated:
         sql += f" GENERATED ALWAYS AS ({generated['as']}) {generated['type'].upper()}"
@@ -154,19 +146,19 @@ def _default(value: object) -> str:
 
 def _unique_constraint(unique: dict[str, Any]) -> str:
     nulls = " NULLS NOT DISTINCT" if unique.get("nullsNotDistinct") else ""
-    name = quote_ident(unique["name"])
+    name = quote(unique["name"])
     return f"CONSTRAINT {name} UNIQUE{nulls} ({_idents(unique['columns'])})"
 
 
 def _idents(names: Iterable[str]) -> str:
-    return ", ".join(quote_ident(n) for n in names)
+    return ", ".join(quote(n) for n in names)
 
 
 def _add_foreign_key(table: dict[str, Any], fk: dict[str, Any]) -> str:
     target = qualified(fk.get("schemaTo"), fk["tableTo"])
     return (
         f"ALTER TABLE {qualified(table.get('schema'), table['name'])} "
-        f"ADD CONSTRAINT {quote_ident(fk['name'])} "
+        f"ADD CONSTRAINT {quote(fk['name'])} "
         f"FOREIGN KEY ({_idents(fk['columnsFrom'])}) "
         f"REFERENCES {target} ({_idents(fk['columnsTo'])}) "
         f"ON DELETE {fk.get('onDelete') or 'no action'} "
@@ -178,12 +170,12 @@ def _create_index(table: dict[str, Any], index: dict[str, Any]) -> str:
     unique = "UNIQUE " if index.get("isUnique") else ""
     keys = ", ".join(_index_key(key) for key in index["columns"])
     sql = (
-        f"CREATE {unique}INDEX {quote_ident(index['name'])} "
+        f"CREATE {unique}INDEX {quote(index['name'])} "
         f"ON {qualified(table.get('schema'), table['name'])} "
         f"USING {index.get('method') or 'btree'} ({keys})"
     )
     if index.get("with"):
-        options = ", ".join(f"{quote_ident(k)} = {v}" for k, v in index["with"].items())
+        options = ", ".join(f"{quote(k)} = {v}" for k, v in index["with"].items())
         sql += f" WITH ({options})"
     if index.get("where"):
         sql += f" WHERE {index['where']}"
@@ -193,7 +185,7 @@ def _create_index(table: dict[str, Any], index: dict[str, Any]) -> str:
 def _index_key(key: dict[str, Any]) -> str:
     """Spell out direction and null order only where they differ from PostgreSQL's default."""
     expression = key["expression"]
-    sql = f"({expression})" if key.get("isExpression") else quote_ident(expression)
+    sql = f"({expression})" if key.get("isExpression") else quote(expression)
     if key.get("opclass"):
         sql += f" {key['opclass']}"
     ascending = key.get("asc", True)

@@ -19,13 +19,15 @@ from __future__ import annotations
 import json
 import os
 
-import dagster as dg
 import psycopg
 from psycopg import sql
 
-from ocomms_pipeline import bundle, request_queue
+from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.errors import describe
-from ocomms_pipeline.runner import ExportOutcome, run_export
+from ocomms_pipeline.launch.in_process import ExportOutcome, run_export
+from ocomms_pipeline.launch.instances import instance_at
+from ocomms_pipeline.postgres.snapshots import connect
+from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import ddl, servers
 from ocomms_pipeline.sandbox.environment import (
     DemoMissing,
@@ -36,7 +38,6 @@ from ocomms_pipeline.sandbox.environment import (
     ui_command,
 )
 from ocomms_pipeline.sandbox.samples.data import SampleData, seed
-from ocomms_pipeline.source import connect
 
 DEMO_DATABASE = "ocomms_demo"
 DEMO_ORGANIZATION = "Acme"
@@ -183,7 +184,7 @@ def run_demo(database_name: str = DEMO_DATABASE) -> int:
     url, sample = prepare_database(database_name)
     record = DemoRecord.of(url, _seeded(paths, url, sample))
     record.save(paths)
-    instance = dg.DagsterInstance.local_temp(tempdir=str(home))
+    instance = instance_at(home)
     if sample is not None:
         organization_id = sample.orgs[DEMO_ORGANIZATION]
         requester = sample.owners[DEMO_ORGANIZATION][0]

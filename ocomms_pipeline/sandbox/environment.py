@@ -22,8 +22,8 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
 
+from ocomms_pipeline.postgres.snapshots import libpq_url
 from ocomms_pipeline.sandbox import servers
-from ocomms_pipeline.source import libpq_url
 
 RECORD = "demo.json"
 # A fixed key, for the demo only: it signs the demo's own audit log under the state directory

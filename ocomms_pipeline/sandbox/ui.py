@@ -31,8 +31,9 @@ from types import FrameType
 
 import psycopg
 
-from ocomms_pipeline import request_queue
 from ocomms_pipeline.errors import describe
+from ocomms_pipeline.postgres.snapshots import connect
+from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import servers
 from ocomms_pipeline.sandbox.environment import (
     DemoMissing,
@@ -42,7 +43,6 @@ from ocomms_pipeline.sandbox.environment import (
     redacted_url,
     summary,
 )
-from ocomms_pipeline.source import connect
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -278,9 +278,9 @@ def _create_instance_storage(home: Path) -> None:
     """
     if (home / "history" / "runs.db").is_file() and (home / "schedules" / "schedules.db").is_file():
         return
-    import dagster as dg
+    from ocomms_pipeline.launch.instances import prepare_storage
 
-    dg.DagsterInstance.from_config(str(home)).dispose()
+    prepare_storage(home)
 
 
 def run_ui(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:

@@ -1,0 +1,92 @@
+"""``ocomms-pipeline retention``: prune an export root from the command line.
+
+Same policy, same decisions and same protection as the Dagster job (``prune_exports``). It
+reads the request queue before deleting anything; without a database to read it refuses,
+since it could not know which bundles pending requests still need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from ocomms_pipeline.bundle import retention
+from ocomms_pipeline.errors import describe
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "retention", help="delete old bundles: keep the newest N and all younger than D days"
+    )
+    parser.add_argument("root", type=Path, help="export root (OCOMMS_EXPORT_ROOT)")
+    parser.add_argument("--keep", type=int, help=f"newest bundles kept (${retention.KEEP_ENV}, 7)")
+    parser.add_argument(
+        "--max-age-days", type=float, help=f"keep all younger (${retention.MAX_AGE_ENV}, 30)"
+    )
+    parser.add_argument(
+        "--staging-max-age-hours",
+        type=float,
+        help=f"remove older staging of runs not running (${retention.STAGING_AGE_ENV}, 24)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="list what would go, delete none")
+    parser.add_argument("--database-url", help="ocomms database (default: $OCOMMS_DATABASE_URL)")
+
+
+def _active_run_ids() -> set[str]:
+    """Runs in progress in the Dagster instance, when there is one to ask."""
+    from ocomms_pipeline.launch.instances import runs_in_progress
+
+    return runs_in_progress()
+
+
+def run(args: argparse.Namespace) -> int:
+    database_url = args.database_url or os.environ.get("OCOMMS_DATABASE_URL")
+    if not database_url:
+        print("error: set OCOMMS_DATABASE_URL or pass --database-url", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        policy = retention.RetentionPolicy.from_env().with_overrides(
+            keep=args.keep,
+            max_age_days=args.max_age_days,
+            staging_max_age_hours=args.staging_max_age_hours,
+        )
+        protected = retention.read_protected_bundles(database_url)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (psycopg.Error, OSError) as error:
+        print(
+            f"error: cannot read export requests, nothing deleted: {describe(error)}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    root = args.root.expanduser().resolve()
+    plan = retention.plan_retention(root, datetime.now(UTC), policy, protected, _active_run_ids())
+    try:
+        _apply(plan, args.dry_run)
+    except OSError as error:
+        print(f"error: {describe(error)}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"kept {plan.kept} bundle(s)")
+    return EXIT_OK
+
+
+def _apply(plan: retention.RetentionPlan, dry_run: bool) -> None:
+    """Delete one path at a time and say so, so an error leaves an accurate record above it."""
+    verb = "would delete" if dry_run else "deleted"
+    for path in plan.bundles:
+        if not dry_run:
+            retention.delete_bundle(path)
+        print(f"{verb} bundle {path}")
+    for path in plan.staging + plan.leftovers:
+        if not dry_run:
+            shutil.rmtree(path)
+        print(f"{verb} staging {path}")

@@ -1,0 +1,205 @@
+"""Export one organization inside one snapshot into a staging directory.
+
+This is the whole data path, free of Dagster so it can be reasoned about and tested alone:
+authorize again inside the snapshot, check the schema, resolve which users the organization's
+rows mention, then stream every exported table to its file. The manifest and the rename that
+publishes the bundle are the bundle step's job (see ``bundle.publish``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+from ocomms_pipeline import catalog
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.bundle.state import ExportState, TableResult
+from ocomms_pipeline.catalog import Table
+from ocomms_pipeline.checks import references
+from ocomms_pipeline.checks.findings import Check, Problem
+from ocomms_pipeline.checks.row_scan import SecretValues
+from ocomms_pipeline.export import schema_drift as drift
+from ocomms_pipeline.export import scoping, user_closure
+from ocomms_pipeline.export.key_ranges import DEFAULT_PARTS, KeyRange, PartPolicy
+from ocomms_pipeline.export.memory import keep_memory_flat
+from ocomms_pipeline.export.owner_gate import Grant, authorize
+from ocomms_pipeline.export.shared_snapshots import SharedSnapshots
+from ocomms_pipeline.export.table import (
+    Part,
+    TableSettings,
+    export_part,
+    finish_table,
+)
+from ocomms_pipeline.identifiers import Principal
+from ocomms_pipeline.postgres.snapshots import Snapshot, open_snapshot
+
+
+def _new_state(
+    grant: Grant, snapshot: Snapshot, run_id: str, started: datetime, root: Path
+) -> ExportState:
+    taken_at = snapshot.info.taken_at
+    return ExportState(
+        organization_id=grant.organization_id,
+        organization_name=grant.organization_name,
+        requester=str(grant.principal),
+        requester_kind=grant.principal.kind,
+        capacity=grant.capacity,
+        run_id=run_id,
+        snapshot_id=snapshot.info.snapshot_id,
+        taken_at=bundle.utc_text(taken_at),
+        server_version=snapshot.info.server_version,
+        started_at=bundle.utc_text(started),
+        bundle_path=str(bundle.reserve_bundle_path(root, grant.organization_id, taken_at)),
+        not_exported_tables={
+            t.name: t.scope.reason
+            for t in catalog.not_exported_tables()  # type: ignore[union-attr]
+        },
+    )
+
+
+class _Tables:
+    """Reads the key ranges of every table and joins a table's as soon as its last is read.
+
+    The join runs on the worker that read the last range, so joining the largest table's
+    files overlaps the reading of the smaller tables instead of following it.
+    """
+
+    def __init__(self, settings: TableSettings, schema: drift.SchemaDrift) -> None:
+        self.settings = settings
+        self.schema = schema
+        self.expected: dict[str, int] = {}
+        self.read: dict[str, list[Part]] = {}
+        self.finished: dict[str, tuple[TableResult, list[Problem]]] = {}
+        self.user_ids: set[str] = set()  # the users the streamed tables read so far point at
+        self.lock = threading.Lock()
+
+    def tasks(
+        self, tables: list[Table], sizes: dict[str, int], policy: PartPolicy, connections: int
+    ) -> list[Callable[[Snapshot], None]]:
+        """One task per key range of every table given, largest ranges first.
+
+        Taking the largest work first lets the parallel connections finish together.
+        """
+        ranges = [
+            (sizes.get(t.name, 0) / r.count, t, r)
+            for t in tables
+            for r in policy.ranges(t, sizes.get(t.name, 0), connections)
+        ]
+        for _, table, key_range in ranges:
+            self.expected[table.name] = key_range.count
+            self.read[table.name] = []
+        ranges.sort(key=lambda p: -p[0])
+        return [partial(self.read_range, table=t, key_range=r) for _, t, r in ranges]
+
+    def read_range(self, snapshot: Snapshot, table: Table, key_range: KeyRange) -> None:
+        part = export_part(snapshot, table, key_range, self.settings)
+        with self.lock:
+            self.user_ids |= part.scan.user_ids
+            parts = self.read[table.name]
+            parts.append(part)
+            complete = len(parts) == self.expected[table.name]
+        if complete:
+            in_order = sorted(parts, key=lambda p: p.key_range.index)
+            unknown = self.schema.unknown_columns.get(table.name, [])
+            self.finished[table.name] = finish_table(in_order, unknown, self.settings)
+
+
+def _export_tables(
+    pool: SharedSnapshots,
+    state: ExportState,
+    settings: TableSettings,
+    schema: drift.SchemaDrift,
+    policy: PartPolicy,
+    sizes: dict[str, int],
+    early: set[str],
+) -> None:
+    """Every table but those filtered by the users, then the users, then those tables.
+
+    See ``user_closure``: the users are the early ones and whoever the rows read point at.
+    """
+    connections = len(pool.snapshots)
+    exported = catalog.exported_tables()
+    first = [t for t in exported if not scoping.uses_users(t)]
+    tables = _Tables(settings, schema)
+    pool.map(tables.tasks(first, sizes, policy, connections))
+    params = {**settings.params, "users": user_closure.in_order(early | tables.user_ids)}
+    secrets = SecretValues.of(pool.main.fetch_all(scoping.secret_values_query(), params))
+    late = user_closure.new_secrets(settings.secrets, secrets)
+    written = [tables.finished[t.name][0] for t in first]
+    late_problems = user_closure.rescan(settings.staging, written, late)
+    tables.settings = replace(settings, params=params, secrets=secrets)
+    last = [t for t in exported if scoping.uses_users(t)]
+    pool.map(tables.tasks(last, sizes, policy, connections))
+    for table in exported:
+        result, problems = tables.finished[table.name]
+        state.tables.append(result)
+        state.problems += [p.to_json() for p in problems]
+    state.problems += [p.to_json() for p in late_problems]
+    for unresolved in references.resolve(settings.spill_dir):
+        table = unresolved.source.split(".")[0]
+        problem = Problem(table, Check.REFERENCES_RESOLVE, unresolved.reason())
+        state.problems.append(problem.to_json())
+    references.discard(settings.spill_dir)
+
+
+def export_organization(
+    database_url: str,
+    organization_id: str,
+    principal: Principal,
+    root: Path,
+    run_id: str,
+    *,
+    lock_timeout_seconds: float = 30.0,
+    parquet: bool = False,
+    connections: int = 1,
+    parts: PartPolicy = DEFAULT_PARTS,
+) -> ExportState:
+    """Write every exported table of the organization into staging; return the state.
+
+    With ``connections`` > 1 tables, and key ranges of the large ones (as ``parts`` decides),
+    are read in parallel on connections sharing the snapshot.
+    On any failure the staging directory is removed before the error propagates.
+    """
+    keep_memory_flat()
+    started = datetime.now(UTC)
+    staging = bundle.staging_dir(root, organization_id, run_id)
+    with open_snapshot(database_url, lock_timeout_seconds=lock_timeout_seconds) as snapshot:
+        grant = authorize(snapshot, organization_id, principal)
+        schema = drift.compare(snapshot.live_columns())
+        # The other connections open only once the owner check has passed.
+        with SharedSnapshots(
+            snapshot,
+            database_url,
+            connections=connections,
+            lock_timeout_seconds=lock_timeout_seconds,
+        ) as pool:
+            sizes = snapshot.relation_sizes()
+            probed = scoping.probed_tables(sizes)
+            early = user_closure.early_users(pool, organization_id, probed)
+            known = {"org": organization_id, "users": user_closure.in_order(early)}
+            secrets = SecretValues.of(snapshot.fetch_all(scoping.secret_values_query(), known))
+            state = _new_state(grant, snapshot, run_id, started, root)
+            state.unknown_tables = schema.unknown_tables
+            state.parquet = parquet
+            settings = TableSettings(
+                staging,
+                {"org": organization_id},  # the users are bound once they are all known
+                parquet,
+                secrets,
+                staging / references.SPILL_DIR,
+                probed=probed,
+                spill_buckets=references.bucket_count(sum(sizes.values())),
+                streamed=user_closure.streamed_tables(),
+            )
+            staging.mkdir(parents=True, exist_ok=False)
+            try:
+                _export_tables(pool, state, settings, schema, parts, sizes, early)
+                bundle.write_json(staging / bundle.STATE_FILE, state.to_json())
+            except BaseException:
+                bundle.discard(staging)
+                raise
+    return state

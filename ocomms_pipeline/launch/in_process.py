@@ -1,0 +1,148 @@
+"""Run an organization export through Dagster in this process, and read what came of it.
+
+The CLI and the demo go through the same job, gate and bundle step as runs launched from the
+UI, so there is one export path to trust; this module only adds the plumbing to launch it
+synchronously and to turn the run's events into a plain outcome.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import psycopg
+
+from ocomms_pipeline import identifiers
+from ocomms_pipeline.defs import failures
+from ocomms_pipeline.defs.asset_keys import ARCHIVE_KEY, BUNDLE_KEY
+from ocomms_pipeline.defs.jobs import EXPORT_JOB, export_run_config
+from ocomms_pipeline.defs.partitions import organizations
+from ocomms_pipeline.errors import ExportError, ExportRefused
+from ocomms_pipeline.export.owner_gate import check_requester
+from ocomms_pipeline.launch.instances import instance_for_cli
+
+DATABASE_URL_ENV = "OCOMMS_DATABASE_URL"
+
+
+@dataclass
+class ExportOutcome:
+    run_id: str | None  # None when the export was refused before any run was launched
+    success: bool
+    outcome: str  # completed | rejected | failed
+    reason: str | None = None
+    bundle_path: Path | None = None
+    table_rows: dict[str, int] = field(default_factory=dict)
+
+
+def _failure_of(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        data = event.step_failure_data
+        user = data.user_failure_data
+        if user is not None:
+            meta = {k: getattr(v, "value", v) for k, v in user.metadata.items()}
+            return str(meta.get("outcome", "failed")), user.description or "export failed"
+        return "failed", data.error.message.strip().splitlines()[-1] if data.error else "failed"
+    return "failed", "the run failed before any step ran"
+
+
+def _outcome_of(result: dg.ExecuteInProcessResult) -> ExportOutcome:
+    run_id = result.run_id
+    if not result.success:
+        outcome, reason = _failure_of(result)
+        return ExportOutcome(run_id, False, outcome, reason)
+    rows: dict[str, int] = {}
+    path: Path | None = None
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        meta = materialization.metadata
+        if materialization.asset_key == BUNDLE_KEY:
+            path = Path(meta["path"].value)
+        elif "rows" in meta:
+            rows[materialization.asset_key.path[-1]] = meta["rows"].value
+    return ExportOutcome(run_id, True, "completed", bundle_path=path, table_rows=rows)
+
+
+def _decide(
+    url: str, organization_id: str, requested_by: str, lock_timeout_seconds: float | None
+) -> ExportOutcome | None:
+    """The gate's answer before any run: None to go on, else the refusal or the error."""
+    try:
+        check_requester(
+            url,
+            organization_id,
+            requested_by,
+            lock_timeout_seconds=30.0 if lock_timeout_seconds is None else lock_timeout_seconds,
+        )
+    except ExportRefused as refusal:
+        return ExportOutcome(None, False, "rejected", str(refusal))
+    except (ExportError, psycopg.Error, OSError) as error:
+        return ExportOutcome(None, False, "failed", failures.reason(error))
+    return None
+
+
+def run_export(
+    organization_id: str,
+    requested_by: str,
+    *,
+    export_root: Path | None = None,
+    database_url: str | None = None,
+    instance: dg.DagsterInstance | None = None,
+    lock_timeout_seconds: float | None = None,
+    tags: dict[str, str] | None = None,
+    quiet: bool = True,
+    parquet: bool | None = None,
+    archive: bool = True,
+    decide_first: bool = True,
+) -> ExportOutcome:
+    """Export one organization synchronously; refusals and errors come back as outcomes.
+
+    With ``decide_first`` the owner gate's decision is read before a run is launched, and a
+    refusal launches none (the run's own gate would mark the organization's assets failed in
+    the UI); without it the run is launched as the launchpad would, and its gate refuses.
+    """
+    from ocomms_pipeline.definitions import defs
+
+    identifiers.organization_id(organization_id)
+    url = database_url or os.environ.get(DATABASE_URL_ENV)
+    if decide_first and url:
+        refused = _decide(url, organization_id, requested_by, lock_timeout_seconds)
+        if refused is not None:
+            return refused
+    instance = instance or instance_for_cli()
+    if not instance.has_dynamic_partition(organizations.name, organization_id):
+        instance.add_dynamic_partitions(organizations.name, [organization_id])
+    # Without the archive the run leaves ocomms/archive out of its selection rather than
+    # configuring its op off, so the asset's history shows no attempt that was never made.
+    run_config: dict[str, Any] = export_run_config(requested_by, parquet)
+    job = defs.resolve_job_def(EXPORT_JOB)
+    selection = (
+        None if archive else [k for k in job.asset_layer.executable_asset_keys if k != ARCHIVE_KEY]
+    )
+    resources: dict[str, Any] = {}
+    if export_root is not None:
+        resources["storage"] = {"config": {"root": str(export_root)}}
+    database: dict[str, Any] = {}
+    if database_url is not None:
+        database["url"] = database_url
+    if lock_timeout_seconds is not None:
+        database["lock_timeout_seconds"] = lock_timeout_seconds
+    if database:
+        resources["database"] = {"config": database}
+    if resources:
+        run_config["resources"] = resources
+    if quiet:
+        run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
+    result = job.execute_in_process(
+        run_config=run_config,
+        asset_selection=selection,
+        instance=instance,
+        partition_key=organization_id,
+        tags=tags,
+        raise_on_error=False,
+    )
+    return _outcome_of(result)
