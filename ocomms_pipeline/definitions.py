@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from ocomms_pipeline import settings
 from ocomms_pipeline.defs.assets import organization_export
 from ocomms_pipeline.defs.backup_schedule import BackupSettings, build_backup_schedule
 from ocomms_pipeline.defs.backups import backup_organizations_job
@@ -20,9 +21,9 @@ defs = dg.Definitions(
     schedules=[build_backup_schedule(BackupSettings.from_env()), build_retention_schedule()],
     sensors=[organization_partitions_sensor, *build_request_sensors(interval_from_env())],
     resources={
-        "database": OcommsDatabase(url=dg.EnvVar("OCOMMS_DATABASE_URL")),
-        "storage": ExportStorage(root=dg.EnvVar("OCOMMS_EXPORT_ROOT")),
-        "request_queue": RequestQueue(url=dg.EnvVar("OCOMMS_DATABASE_URL")),
+        "database": OcommsDatabase(url=dg.EnvVar(settings.DATABASE_URL)),
+        "storage": ExportStorage(root=dg.EnvVar(settings.EXPORT_ROOT)),
+        "request_queue": RequestQueue(url=dg.EnvVar(settings.DATABASE_URL)),
         # OCOMMS_AUDIT_LOG_DIR and AUDIT_LOG_SECRET; a missing one fails the request sensors'
         # ticks with one line naming it (see request_resources).
         "audit_log": AuditLog.from_env(),

@@ -18,29 +18,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ocomms_pipeline import settings
 from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.identifiers import ID_PATTERN
 from ocomms_pipeline.postgres.snapshots import connect
 
-KEEP_ENV = "OCOMMS_RETENTION_KEEP"
-MAX_AGE_ENV = "OCOMMS_RETENTION_MAX_AGE_DAYS"
-STAGING_AGE_ENV = "OCOMMS_RETENTION_STAGING_MAX_AGE_HOURS"
 REQUESTS_TABLE = "ocomms_export.export_requests"
 ACTIVE_REQUEST_STATUSES = ("pending", "running")
 DELETING_PREFIX = ".deleting-"
 ARCHIVE_SUFFIX = ".zip"
 
 BundleId = tuple[str, str]  # (organization id, bundle directory name)
-
-
-def _number(name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise ValueError(f"{name} must be a number >= 0, not {text!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -56,18 +44,8 @@ class RetentionPolicy:
             raise ValueError("retention: keep and ages must be >= 0")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> RetentionPolicy:
-        defaults = cls()
-        keep = environ.get(KEEP_ENV)
-        max_age = environ.get(MAX_AGE_ENV)
-        staging = environ.get(STAGING_AGE_ENV)
-        return cls(
-            keep=int(_number(KEEP_ENV, keep)) if keep else defaults.keep,
-            max_age_days=_number(MAX_AGE_ENV, max_age) if max_age else defaults.max_age_days,
-            staging_max_age_hours=(
-                _number(STAGING_AGE_ENV, staging) if staging else defaults.staging_max_age_hours
-            ),
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RetentionPolicy:
+        return cls(**settings.retention(environ))
 
     def with_overrides(self, **values: float | int | None) -> RetentionPolicy:
         """This policy with the given values replaced, ignoring the ones left as None."""

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ocomms_pipeline.cli import common
 from ocomms_pipeline.cli import retention as retention_cli
+from ocomms_pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from ocomms_pipeline.errors import ExportRefused
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_request_commands(commands: argparse._SubParsersAction) -> None:
     """Subcommands of the export-request queue and the audit log (see request_cli)."""
-    database = {"help": "ocomms database (default: $OCOMMS_DATABASE_URL)", "default": None}
+    database = common.DATABASE_HELP
     init_db = commands.add_parser("init-db", help="create the export-request queue if missing")
     init_db.add_argument("--database-url", **database)
     request = commands.add_parser("request", help="queue an export request, print its id")
@@ -105,9 +104,8 @@ def _request_command(args: argparse.Namespace) -> int:
 
     if args.command == "audit":
         return request_cli.audit_verify(args.directory)
-    database_url = args.database_url or os.environ.get("OCOMMS_DATABASE_URL")
+    database_url = common.database_url(args)
     if not database_url:
-        print("error: set OCOMMS_DATABASE_URL or pass --database-url", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "init-db":
         return request_cli.init_db(database_url)
@@ -125,9 +123,8 @@ def _print_outcome_table(rows: dict[str, int]) -> None:
 def _export(args: argparse.Namespace) -> int:
     from ocomms_pipeline.launch.in_process import run_export
 
-    database_url = args.database_url or os.environ.get("OCOMMS_DATABASE_URL")
+    database_url = common.database_url(args)
     if not database_url:
-        print("error: set OCOMMS_DATABASE_URL or pass --database-url", file=sys.stderr)
         return EXIT_USAGE
     requested_by = args.requested_by if args.requested_by else f"operator:{args.operator}"
     try:

@@ -9,21 +9,20 @@ run. Every error is one line on stderr; exit status 0 ok, 1 failed or not found,
 from __future__ import annotations
 
 import json
-import os
 import sys
 import uuid
 from pathlib import Path
 
 import psycopg
 
-from ocomms_pipeline import identifiers
+from ocomms_pipeline import identifiers, settings
+from ocomms_pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from ocomms_pipeline.errors import ExportRefused, describe
 from ocomms_pipeline.postgres.snapshots import connect
 from ocomms_pipeline.requests import audit
 from ocomms_pipeline.requests import queue as request_queue
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
-SECRET_ENV = "AUDIT_LOG_SECRET"
+SECRET_ENV = settings.AUDIT_LOG_SECRET
 
 
 def _error(message: str, code: int) -> int:
@@ -91,7 +90,7 @@ def status(database_url: str, request_id: str, as_json: bool) -> int:
 
 def audit_verify(directory: Path) -> int:
     """Verify every day file of an audit log directory; report the first broken line."""
-    secret = os.environ.get(SECRET_ENV, "")
+    secret = settings.value(SECRET_ENV) or ""
     if not secret:
         return _error(f"error: set {SECRET_ENV} to the audit log's key", EXIT_USAGE)
     if not directory.is_dir():

@@ -8,7 +8,6 @@ since it could not know which bundles pending requests still need.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from datetime import UTC, datetime
@@ -16,10 +15,11 @@ from pathlib import Path
 
 import psycopg
 
+from ocomms_pipeline import settings
 from ocomms_pipeline.bundle import retention
+from ocomms_pipeline.cli import common
+from ocomms_pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from ocomms_pipeline.errors import describe
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -27,14 +27,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "retention", help="delete old bundles: keep the newest N and all younger than D days"
     )
     parser.add_argument("root", type=Path, help="export root (OCOMMS_EXPORT_ROOT)")
-    parser.add_argument("--keep", type=int, help=f"newest bundles kept (${retention.KEEP_ENV}, 7)")
     parser.add_argument(
-        "--max-age-days", type=float, help=f"keep all younger (${retention.MAX_AGE_ENV}, 30)"
+        "--keep", type=int, help=f"newest bundles kept (${settings.RETENTION_KEEP}, 7)"
+    )
+    parser.add_argument(
+        "--max-age-days",
+        type=float,
+        help=f"keep all younger (${settings.RETENTION_MAX_AGE_DAYS}, 30)",
     )
     parser.add_argument(
         "--staging-max-age-hours",
         type=float,
-        help=f"remove older staging of runs not running (${retention.STAGING_AGE_ENV}, 24)",
+        help="remove older staging of runs not running "
+        f"(${settings.RETENTION_STAGING_MAX_AGE_HOURS}, 24)",
     )
     parser.add_argument("--dry-run", action="store_true", help="list what would go, delete none")
     parser.add_argument("--database-url", help="ocomms database (default: $OCOMMS_DATABASE_URL)")
@@ -48,9 +53,8 @@ def _active_run_ids() -> set[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    database_url = args.database_url or os.environ.get("OCOMMS_DATABASE_URL")
+    database_url = common.database_url(args)
     if not database_url:
-        print("error: set OCOMMS_DATABASE_URL or pass --database-url", file=sys.stderr)
         return EXIT_USAGE
     try:
         policy = retention.RetentionPolicy.from_env().with_overrides(

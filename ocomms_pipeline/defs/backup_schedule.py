@@ -8,7 +8,6 @@ re-evaluates the same tick launches nothing twice.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 
-from ocomms_pipeline import identifiers
+from ocomms_pipeline import identifiers, settings
 from ocomms_pipeline.defs.backups import (
     BACKUP_JOB,
     DEFAULT_BACKUP_PRINCIPAL,
@@ -27,20 +26,10 @@ from ocomms_pipeline.defs.partitions import organizations
 from ocomms_pipeline.defs.run_tags import BACKUP_BATCH_TAG, BACKUP_DATE_TAG, KIND_BACKUP, KIND_TAG
 
 SCHEDULE_NAME = "nightly_backup"
-CRON_ENV = "OCOMMS_BACKUP_CRON"
-TIMEZONE_ENV = "OCOMMS_BACKUP_TIMEZONE"
-BATCH_SIZE_ENV = "OCOMMS_BACKUP_BATCH_SIZE"
-PRINCIPAL_ENV = "OCOMMS_BACKUP_PRINCIPAL"
-
-
-def _positive_int(name: str, text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {text!r}")
-    return value
+BACKUP_CRON_ENV = settings.BACKUP_CRON
+TIMEZONE_ENV = settings.BACKUP_TIMEZONE
+BATCH_SIZE_ENV = settings.BACKUP_BATCH_SIZE
+PRINCIPAL_ENV = settings.BACKUP_PRINCIPAL
 
 
 @dataclass(frozen=True)
@@ -64,14 +53,8 @@ class BackupSettings:
             raise ValueError(f"{PRINCIPAL_ENV} must be operator:<name>, not {self.requested_by!r}")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> BackupSettings:
-        defaults = cls()
-        return cls(
-            cron=environ.get(CRON_ENV) or defaults.cron,
-            timezone=environ.get(TIMEZONE_ENV) or defaults.timezone,
-            batch_size=_positive_int(BATCH_SIZE_ENV, environ.get(BATCH_SIZE_ENV) or "100"),
-            requested_by=environ.get(PRINCIPAL_ENV) or defaults.requested_by,
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> BackupSettings:
+        return cls(**settings.backup(environ))
 
 
 def batches(organization_ids: Sequence[str], size: int) -> list[list[str]]:
@@ -110,7 +93,7 @@ def build_backup_schedule(settings: BackupSettings) -> dg.ScheduleDefinition:
     try:
         return _schedule(settings)
     except dg.DagsterInvalidDefinitionError as error:
-        raise ValueError(f"{CRON_ENV}: {error}") from None
+        raise ValueError(f"{BACKUP_CRON_ENV}: {error}") from None
 
 
 def _schedule(settings: BackupSettings) -> dg.ScheduleDefinition:

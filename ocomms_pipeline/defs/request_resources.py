@@ -12,7 +12,6 @@ resource refuses to start with ``MissingConfiguration`` naming the ones that are
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,12 @@ from dagster._core.errors import DagsterUserCodeProcessError
 from dagster_shared.error import SerializableErrorInfo
 from pydantic import Field
 
+from ocomms_pipeline import settings
 from ocomms_pipeline.postgres.snapshots import connect
 from ocomms_pipeline.requests import audit
 
-AUDIT_DIR_ENV = "OCOMMS_AUDIT_LOG_DIR"
-AUDIT_SECRET_ENV = "AUDIT_LOG_SECRET"
+AUDIT_DIR_ENV = settings.AUDIT_LOG_DIR
+AUDIT_SECRET_ENV = settings.AUDIT_LOG_SECRET
 _AUDIT_FIELDS = {"directory": AUDIT_DIR_ENV, "secret": AUDIT_SECRET_ENV}
 
 
@@ -76,7 +76,7 @@ class AuditLog(dg.ConfigurableResource):
     secret: str = Field(default="", description="HMAC key of the hash chain (AUDIT_LOG_SECRET).")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> AuditLog:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuditLog:
         """The deployment's audit log: an ``EnvVar`` for each variable set when the code loads.
 
         ``EnvVar`` keeps the secret out of the code location's snapshot (the UI shows the
@@ -85,7 +85,11 @@ class AuditLog(dg.ConfigurableResource):
         stack trace; the empty default makes ``setup_for_execution`` name it instead.
         """
         return cls(
-            **{field: dg.EnvVar(var) for field, var in _AUDIT_FIELDS.items() if environ.get(var)}
+            **{
+                field: dg.EnvVar(var)
+                for field, var in _AUDIT_FIELDS.items()
+                if settings.value(var, environ)
+            }
         )
 
     def missing(self) -> list[str]:

@@ -15,7 +15,6 @@ see: runs that ended while the daemon was down before their cursor existed, and 
 """
 
 import logging
-import os
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import dagster as dg
 import psycopg
 from dagster import DagsterRunStatus
 
+from ocomms_pipeline import settings
 from ocomms_pipeline.defs import run_outcomes, run_tags
 from ocomms_pipeline.defs.jobs import export_organization_job, export_run_config, requested_by_of
 from ocomms_pipeline.defs.partitions import organizations
@@ -39,19 +39,13 @@ REQUEST_TAG = "ocomms/request_id"
 REQUESTED_BY_TAG = "ocomms/requested_by"
 PARTITION_TAG = "dagster/partition"
 RUN_KEY_TAG = "dagster/run_key"
-INTERVAL_ENV = "OCOMMS_REQUEST_SENSOR_INTERVAL_SECONDS"
 DEFAULT_INTERVAL_SECONDS = 30
 _LOGGER = logging.getLogger(__name__)
 
 
-def interval_from_env(environ: Mapping[str, str] = os.environ) -> int:
+def interval_from_env(environ: Mapping[str, str] | None = None) -> int:
     """The sensors' minimum interval: ``OCOMMS_REQUEST_SENSOR_INTERVAL_SECONDS`` or 30."""
-    text = environ.get(INTERVAL_ENV, "").strip()
-    if not text:
-        return DEFAULT_INTERVAL_SECONDS
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{INTERVAL_ENV} must be a whole number of seconds >= 1, not {text!r}")
-    return int(text)
+    return settings.request_sensor_interval(environ)
 
 
 def run_request_for(request: ExportRequest) -> dg.RunRequest:

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
+from ocomms_pipeline import settings
 from ocomms_pipeline.errors import ExportError
-
-PARQUET_ENV = "OCOMMS_EXPORT_PARQUET"
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
-
-
-def env_flag(name: str) -> bool:
-    """A yes/no environment variable; anything else is an error, not a silent default."""
-    value = os.environ.get(name, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ExportError(f"{name} must be true or false, not {os.environ[name]!r}")
 
 
 class OcommsDatabase(dg.ConfigurableResource):
@@ -62,7 +48,10 @@ class ExportStorage(dg.ConfigurableResource):
         """This deployment's default, read when a run starts (not when the code loads)."""
         if self.parquet is not None:
             return self.parquet
-        return env_flag(PARQUET_ENV)
+        try:
+            return settings.boolean(settings.EXPORT_PARQUET)
+        except ValueError as error:
+            raise ExportError(str(error)) from None
 
     @property
     def path(self) -> Path:

@@ -6,13 +6,13 @@ that export requests still need are read from the request queue first; if that r
 run fails and nothing is deleted.
 """
 
-import os
 from datetime import UTC, datetime
 
 import dagster as dg
 import psycopg
 from pydantic import Field
 
+from ocomms_pipeline import settings
 from ocomms_pipeline.bundle import retention
 from ocomms_pipeline.defs.resources import ExportStorage, OcommsDatabase
 from ocomms_pipeline.defs.run_tags import KIND_TAG
@@ -21,8 +21,6 @@ from ocomms_pipeline.errors import describe
 RETENTION_JOB = "prune_exports"
 RETENTION_SCHEDULE = "nightly_retention"
 KIND_RETENTION = "retention"
-CRON_ENV = "OCOMMS_RETENTION_CRON"
-TIMEZONE_ENV = "OCOMMS_RETENTION_TIMEZONE"
 _LISTED = 200
 
 IN_PROGRESS = [
@@ -113,8 +111,7 @@ def prune_exports_job() -> None:
 
 def build_retention_schedule() -> dg.ScheduleDefinition:
     """The nightly retention run; cron and time zone from the environment when the code loads."""
-    cron = os.environ.get(CRON_ENV) or "30 3 * * *"
-    timezone = os.environ.get(TIMEZONE_ENV) or "UTC"
+    cron, timezone = settings.retention_schedule()
     try:
         return dg.ScheduleDefinition(
             name=RETENTION_SCHEDULE,
@@ -125,4 +122,6 @@ def build_retention_schedule() -> dg.ScheduleDefinition:
             description="Prunes the export root every night with the OCOMMS_RETENTION_* policy.",
         )
     except (dg.DagsterInvalidDefinitionError, dg.DagsterInvariantViolationError) as error:
-        raise ValueError(f"{CRON_ENV}/{TIMEZONE_ENV}: {error}") from None
+        raise ValueError(
+            f"{settings.RETENTION_CRON}/{settings.RETENTION_TIMEZONE}: {error}"
+        ) from None

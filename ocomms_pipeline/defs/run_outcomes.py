@@ -17,6 +17,7 @@ from dagster import DagsterEventType, DagsterRunStatus
 
 from ocomms_pipeline.defs.asset_keys import ARCHIVE_KEY, BUNDLE_KEY
 from ocomms_pipeline.defs.assets import authorize_requester, organization_tables
+from ocomms_pipeline.defs.run_events import first_failure, materialized
 from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.requests.outcomes import ACTIVE, RunOutcome, refusal_status
 
@@ -32,12 +33,6 @@ def _time(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, UTC) if timestamp else None
 
 
-def _metadata(entry: dg.EventLogEntry) -> tuple[dg.AssetKey, dict[str, Any]]:
-    materialization = entry.dagster_event.step_materialization_data.materialization
-    values = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
-    return materialization.asset_key, values
-
-
 def _operator_hint(run_id: str) -> str:
     return f"an operator can find the details in Dagster run {run_id}"
 
@@ -46,32 +41,24 @@ def failure_of(
     entries: list[dg.EventLogEntry], run_id: str, organization_id: str
 ) -> tuple[str, str, str | None]:
     """(status, reason, code) of a failed run, from its first step failure."""
-    for entry in entries:
-        event = entry.dagster_event
-        if event is None or event.event_type != DagsterEventType.STEP_FAILURE:
-            continue
-        data = event.step_failure_data
-        user = data.user_failure_data
-        if user is None:
-            name = data.error.cls_name if data.error else "error"
-            return (
-                request_queue.FAILED,
-                f"the export failed unexpectedly in step {event.step_key} ({name}); "
-                + _operator_hint(run_id),
-                None,
-            )
-        meta = {k: getattr(v, "value", v) for k, v in user.metadata.items()}
-        code = meta.get("code")
-        reason = str(meta.get("reason") or user.description or "export failed")
-        if meta.get("outcome") == "rejected":
-            status, reason = refusal_status(organization_id, reason, code)
-            return status, reason, code
-        return request_queue.FAILED, reason, code
-    return (
-        request_queue.FAILED,
-        "the export run failed before its steps could finish; " + _operator_hint(run_id),
-        None,
-    )
+    failed = first_failure(entry.dagster_event for entry in entries)
+    if failed is None:
+        return (
+            request_queue.FAILED,
+            "the export run failed before its steps could finish; " + _operator_hint(run_id),
+            None,
+        )
+    if not failed.expected:
+        return (
+            request_queue.FAILED,
+            f"the export failed unexpectedly in step {failed.step_key} "
+            f"({failed.error_class or 'error'}); " + _operator_hint(run_id),
+            None,
+        )
+    if failed.outcome == "rejected":
+        status, reason = refusal_status(organization_id, failed.reason, failed.code)
+        return status, reason, failed.code
+    return request_queue.FAILED, failed.reason, failed.code
 
 
 def _success(run_id: str, materialized: dict[dg.AssetKey, dict[str, Any]]) -> dict[str, Any]:
@@ -115,12 +102,8 @@ def observe(instance: dg.DagsterInstance, run_id: str, organization_id: str) -> 
         return RunOutcome(
             run_id, state, **times, authorized_at=authorized, reason=reason, code=code
         )
-    materialized = dict(
-        _metadata(e)
-        for e in entries
-        if e.dagster_event.event_type == DagsterEventType.ASSET_MATERIALIZATION
-    )
-    return RunOutcome(run_id, **times, authorized_at=authorized, **_success(run_id, materialized))
+    assets = materialized(entry.dagster_event for entry in entries)
+    return RunOutcome(run_id, **times, authorized_at=authorized, **_success(run_id, assets))
 
 
 def _gate_passed(entries: list[dg.EventLogEntry]) -> datetime | None:

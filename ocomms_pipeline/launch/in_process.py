@@ -7,7 +7,6 @@ synchronously and to turn the run's events into a plain outcome.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,16 +14,15 @@ from typing import Any
 import dagster as dg
 import psycopg
 
-from ocomms_pipeline import identifiers
+from ocomms_pipeline import identifiers, settings
 from ocomms_pipeline.defs import failures
 from ocomms_pipeline.defs.asset_keys import ARCHIVE_KEY, BUNDLE_KEY
 from ocomms_pipeline.defs.jobs import EXPORT_JOB, export_run_config
 from ocomms_pipeline.defs.partitions import organizations
+from ocomms_pipeline.defs.run_events import first_failure, materialized
 from ocomms_pipeline.errors import ExportError, ExportRefused
 from ocomms_pipeline.export.owner_gate import check_requester
 from ocomms_pipeline.launch.instances import instance_for_cli
-
-DATABASE_URL_ENV = "OCOMMS_DATABASE_URL"
 
 
 @dataclass
@@ -37,34 +35,23 @@ class ExportOutcome:
     table_rows: dict[str, int] = field(default_factory=dict)
 
 
-def _failure_of(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
-    for event in result.all_events:
-        if event.event_type_value != "STEP_FAILURE":
-            continue
-        data = event.step_failure_data
-        user = data.user_failure_data
-        if user is not None:
-            meta = {k: getattr(v, "value", v) for k, v in user.metadata.items()}
-            return str(meta.get("outcome", "failed")), user.description or "export failed"
-        return "failed", data.error.message.strip().splitlines()[-1] if data.error else "failed"
-    return "failed", "the run failed before any step ran"
-
-
 def _outcome_of(result: dg.ExecuteInProcessResult) -> ExportOutcome:
     run_id = result.run_id
     if not result.success:
-        outcome, reason = _failure_of(result)
-        return ExportOutcome(run_id, False, outcome, reason)
-    rows: dict[str, int] = {}
-    path: Path | None = None
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        meta = materialization.metadata
-        if materialization.asset_key == BUNDLE_KEY:
-            path = Path(meta["path"].value)
-        elif "rows" in meta:
-            rows[materialization.asset_key.path[-1]] = meta["rows"].value
-    return ExportOutcome(run_id, True, "completed", bundle_path=path, table_rows=rows)
+        failed = first_failure(result.all_events)
+        if failed is None:
+            return ExportOutcome(run_id, False, "failed", "the run failed before any step ran")
+        return ExportOutcome(run_id, False, failed.outcome, failed.reason)
+    assets = materialized(result.all_events)
+    path = assets.get(BUNDLE_KEY, {}).get("path")
+    rows = {
+        key.path[-1]: metadata["rows"]
+        for key, metadata in assets.items()
+        if key != BUNDLE_KEY and "rows" in metadata
+    }
+    return ExportOutcome(
+        run_id, True, "completed", bundle_path=Path(path) if path else None, table_rows=rows
+    )
 
 
 def _decide(
@@ -108,7 +95,7 @@ def run_export(
     from ocomms_pipeline.definitions import defs
 
     identifiers.organization_id(organization_id)
-    url = database_url or os.environ.get(DATABASE_URL_ENV)
+    url = database_url or settings.value(settings.DATABASE_URL)
     if decide_first and url:
         refused = _decide(url, organization_id, requested_by, lock_timeout_seconds)
         if refused is not None:

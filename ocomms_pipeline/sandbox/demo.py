@@ -17,11 +17,11 @@ instance, and the organization and user ids they name are the same in every seed
 from __future__ import annotations
 
 import json
-import os
 
 import psycopg
 from psycopg import sql
 
+from ocomms_pipeline import settings
 from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.errors import describe
 from ocomms_pipeline.launch.in_process import ExportOutcome, run_export
@@ -114,7 +114,7 @@ def prepare_database(name: str = DEMO_DATABASE) -> tuple[str, SampleData | None]
     written to: the demo must not seed sample rows into somebody's real install. Without one,
     the demo's own database ``name`` is recreated, its export requests carried over.
     """
-    url = os.environ.get("OCOMMS_DATABASE_URL")
+    url = settings.value(settings.DATABASE_URL)
     if url and _has_ocomms_schema(url):
         return url, None
     saved: list[dict] | None = None

@@ -22,6 +22,7 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
 
+from ocomms_pipeline import settings
 from ocomms_pipeline.postgres.snapshots import libpq_url
 from ocomms_pipeline.sandbox import servers
 
@@ -149,7 +150,7 @@ class DemoRecord:
     def connect_url(self, environ: Mapping[str, str] = os.environ) -> str:
         """The URL to connect with: ``OCOMMS_DATABASE_URL`` when it names this very database
         (it may carry the password the record lacks), else the recorded one."""
-        given = environ.get("OCOMMS_DATABASE_URL")
+        given = settings.value(settings.DATABASE_URL, environ)
         if given and without_password(given) == self.database_url:
             return given
         return self.database_url
@@ -158,11 +159,11 @@ class DemoRecord:
 def environment(paths: DemoPaths, database_url: str) -> dict[str, str]:
     """Every variable the code location needs, set to the demo's values."""
     return {
-        "OCOMMS_DATABASE_URL": database_url,
-        "OCOMMS_EXPORT_ROOT": str(paths.export_root),
+        settings.DATABASE_URL: database_url,
+        settings.EXPORT_ROOT: str(paths.export_root),
         "DAGSTER_HOME": str(paths.dagster_home),
-        "OCOMMS_AUDIT_LOG_DIR": str(paths.audit_dir),
-        "AUDIT_LOG_SECRET": DEMO_AUDIT_SECRET,
+        settings.AUDIT_LOG_DIR: str(paths.audit_dir),
+        settings.AUDIT_LOG_SECRET: DEMO_AUDIT_SECRET,
     }
 
 
@@ -178,7 +179,7 @@ def ui_command(environ: Mapping[str, str] = os.environ) -> str:
         command = "./run ui" if Path.cwd().resolve() == root else f"{shlex.quote(str(script))} ui"
     else:
         command = "ocomms-pipeline ui"
-    configured = environ.get(servers.STATE_DIR_ENV)
+    configured = settings.value(settings.STATE_DIR, environ)
     if configured:
         command = f"{servers.STATE_DIR_ENV}={shlex.quote(configured)} {command}"
     return command

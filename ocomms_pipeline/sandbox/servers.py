@@ -26,8 +26,10 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-STATE_DIR_ENV = "OCOMMS_PIPELINE_STATE_DIR"
-ADMIN_URL_ENV = "OCOMMS_ADMIN_DATABASE_URL"
+from ocomms_pipeline import settings
+
+STATE_DIR_ENV = settings.STATE_DIR
+ADMIN_URL_ENV = settings.ADMIN_DATABASE_URL
 LOCAL_HOST = "127.0.0.1"
 LOCAL_PORT = 5432
 ADMIN_DATABASE = "postgres"
@@ -39,7 +41,7 @@ _SOCKET_NAME = ".s.PGSQL.5432"
 
 def state_dir() -> Path:
     """Project-local state, so demo data sits beside the checkout and never in the cwd."""
-    configured = os.environ.get(STATE_DIR_ENV)
+    configured = settings.value(STATE_DIR_ENV)
     if configured:
         return Path(configured).expanduser().absolute()
     project_root = Path(__file__).resolve().parents[2]
@@ -136,7 +138,7 @@ def stop_embedded_server() -> None:
 
 def admin_server_url() -> str:
     """The server tests and the demo create databases on: explicit, else local, else embedded."""
-    configured = os.environ.get(ADMIN_URL_ENV)
+    configured = settings.value(ADMIN_URL_ENV)
     if configured:
         return configured
     return local_server_url() or embedded_server_url()
