@@ -1,22 +1,31 @@
-"""Export ocomms organizations to verified JSON and Parquet bundles with Dagster."""
+"""Export ocomms organizations to verified JSON and Parquet bundles with Dagster.
+
+The public API, each name imported on first use (pandas and Dagster are heavy, and importing
+the package must cost nothing):
+
+- ``load_bundle(path)``: a bundle's tables as pandas DataFrames;
+- ``export_run_config(requested_by, parquet=None, archive=True)``: run config of the
+  ``export_organization`` job, for any launcher;
+- ``add_organization_partition``, ``launch_export``, ``wait_for_run``: launching exports
+  through a Dagster webserver's GraphQL API.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from importlib import import_module
+from typing import Any
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-
-def load_bundle(path: str | Path) -> dict[str, pd.DataFrame]:
-    """A bundle's tables as pandas DataFrames (see ``ocomms_pipeline.bundle.loading``).
-
-    Imported on first use: pandas is for analysts and stays out of the export's memory.
-    """
-    from ocomms_pipeline.bundle.loading import load_bundle as load
-
-    return load(path)
+_PUBLIC = {
+    "load_bundle": "ocomms_pipeline.bundle.loading",
+    "export_run_config": "ocomms_pipeline.defs.jobs",
+    "add_organization_partition": "ocomms_pipeline.launch.graphql",
+    "launch_export": "ocomms_pipeline.launch.graphql",
+    "wait_for_run": "ocomms_pipeline.launch.graphql",
+}
+__all__ = sorted(_PUBLIC)
 
 
-__all__ = ["load_bundle"]
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'ocomms_pipeline' has no attribute {name!r}")
+    return getattr(import_module(_PUBLIC[name]), name)

@@ -79,3 +79,14 @@ def seeded_db(admin_url: str) -> Iterator[DatabaseHandle]:
         yield _build(admin_url, name, seed=True)
     finally:
         servers.drop_database(admin_url, name)
+
+
+# Fixtures that reach PostgreSQL (and with it, in these tests, a Dagster instance): a test
+# that asks for one is marked `postgres`, so `./run test -m "not postgres"` runs the rest.
+_SERVICE_FIXTURES = {"admin_url", "make_database", "seeded_db"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)

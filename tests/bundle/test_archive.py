@@ -1,0 +1,68 @@
+"""The zip archive beside each bundle: complete, verified against the manifest, atomic."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ocomms_pipeline.bundle import archive
+from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.errors import ExportError
+
+from ..support.exports import export
+
+
+@pytest.fixture(scope="module")
+def exported(seeded_db, tmp_path_factory) -> tuple[str, Path]:
+    """One Acme export through the job (which archives its bundle): (org id, bundle path)."""
+    root = tmp_path_factory.mktemp("archive")
+    org = seeded_db.sample.orgs["Acme"]
+    outcome = export(seeded_db.url, org, "operator:archivist", root)
+    assert outcome.success, outcome.reason
+    return org, outcome.bundle_path
+
+
+def test_the_export_job_archives_its_bundle_beside_it(exported):
+    _, bundle_path = exported
+    zip_path = archive.archive_path(bundle_path)
+    assert zip_path.parent == bundle_path.parent and zip_path.name == bundle_path.name + ".zip"
+    files = archive.bundle_files(bundle_path)
+    with zipfile.ZipFile(zip_path) as zf:
+        assert zf.testzip() is None
+        assert zf.namelist() == [f"{bundle_path.name}/{name}" for name in files]
+        assert files[0] == bundle.MANIFEST
+        for name in files:
+            assert zf.read(f"{bundle_path.name}/{name}") == (bundle_path / name).read_bytes()
+    assert not [p for p in bundle_path.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_archives_are_deterministic(exported, tmp_path):
+    _, bundle_path = exported
+    copy = tmp_path / bundle_path.name
+    shutil.copytree(bundle_path, copy)
+    rebuilt = archive.build(copy, "another-run")
+    assert rebuilt.sha256 == bundle.sha256_file(archive.archive_path(bundle_path))
+    assert rebuilt.files == len(archive.bundle_files(bundle_path))
+
+
+def test_a_file_changed_after_export_stops_the_archive(exported, tmp_path):
+    _, bundle_path = exported
+    copy = tmp_path / bundle_path.name
+    shutil.copytree(bundle_path, copy)
+    with open(copy / "messages.json", "ab") as handle:
+        handle.write(b" ")
+    with pytest.raises(ExportError, match=r"messages\.json does not match its manifest checksum"):
+        archive.build(copy, "run-x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [copy.name]
+
+
+def test_a_directory_without_manifest_is_not_archived(tmp_path):
+    staging = tmp_path / "ocomms-export-2026-01-18T10-45-40Z"
+    staging.mkdir()
+    (staging / "messages.json").write_text("[\n]\n")
+    with pytest.raises(ExportError, match=r"no manifest\.json"):
+        archive.build(staging, "run-y")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [staging.name]

@@ -1,0 +1,96 @@
+"""The production dagster.yaml: Dagster's own state in PostgreSQL, runs queued within limits."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from ocomms_pipeline import catalog
+from ocomms_pipeline.sandbox import servers
+
+from ..support.exports import export, read_manifest
+
+PRODUCTION_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
+
+
+@pytest.fixture
+def postgres_instance(admin_url, tmp_path, monkeypatch):
+    """A DAGSTER_HOME holding deploy/dagster.yaml, its env pointing at a fresh database."""
+    name = f"ocomms_test_dagster_{os.getpid()}_{secrets.token_hex(4)}"
+    url = servers.create_database(admin_url, name)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PRODUCTION_CONFIG, home / "dagster.yaml")
+    params = conninfo_to_dict(url)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_PG_HOST", str(params.get("host", "127.0.0.1")))
+    monkeypatch.setenv("DAGSTER_PG_PORT", str(params.get("port", 5432)))
+    monkeypatch.setenv("DAGSTER_PG_USER", str(params.get("user", "")))
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", str(params.get("password", "")))
+    monkeypatch.setenv("DAGSTER_PG_DB", name)
+    monkeypatch.setenv("DAGSTER_MAX_CONCURRENT_RUNS", "4")
+    instance = dg.DagsterInstance.get()
+    try:
+        yield instance, url
+    finally:
+        instance.dispose()
+        servers.drop_database(admin_url, name)
+
+
+def test_production_instance_keeps_runs_events_and_schedules_in_postgres(postgres_instance):
+    from dagster_postgres import (
+        PostgresEventLogStorage,
+        PostgresRunStorage,
+        PostgresScheduleStorage,
+    )
+
+    instance, _ = postgres_instance
+    assert isinstance(instance.run_storage, PostgresRunStorage)
+    assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+    assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+
+
+def test_production_instance_queues_runs_within_the_concurrency_limits(postgres_instance):
+    instance, _ = postgres_instance
+    coordinator = instance.run_coordinator
+    assert isinstance(coordinator, dg.QueuedRunCoordinator)
+    settings = coordinator.get_run_queue_config()
+    assert settings.max_concurrent_runs == 4
+    limits = {
+        (lim["key"], str(lim.get("value"))): lim["limit"] for lim in settings.tag_concurrency_limits
+    }
+    per_value = str({"applyLimitPerUniqueValue": True})
+    assert limits == {
+        ("ocomms/organization", per_value): 1,
+        ("dagster/partition", per_value): 1,
+        ("ocomms/kind", "backup"): 2,
+        ("ocomms/kind", "request"): 3,
+    }
+
+
+def test_an_export_runs_through_the_postgres_backed_instance(
+    postgres_instance, seeded_db, tmp_path
+):
+    instance, dagster_db = postgres_instance
+    org = seeded_db.sample.orgs["Acme"]
+    outcome = export(seeded_db.url, org, "operator:ops", tmp_path / "out", instance=instance)
+    assert outcome.success, outcome.reason
+    assert read_manifest(outcome.bundle_path)["dagster_run_id"] == outcome.run_id
+    with psycopg.connect(dagster_db) as conn:
+        (status,) = conn.execute(
+            "SELECT status FROM runs WHERE run_id = %s", (outcome.run_id,)
+        ).fetchone()
+        (materialized,) = conn.execute(
+            "SELECT count(*) FROM event_logs WHERE run_id = %s"
+            " AND dagster_event_type = 'ASSET_MATERIALIZATION'",
+            (outcome.run_id,),
+        ).fetchone()
+    assert status == "SUCCESS"
+    assert materialized == len(catalog.exported_tables()) + 2  # tables, bundle, archive
