@@ -4,7 +4,7 @@ Owners, non-owners and malformed rows are mixed, and the daemon is restarted mid
 a deploy. Every request must end exactly once, with exactly one run when it deserves one.
 The suite queues 10 requests for each of 2 organizations; the full load (200 requests across
 20 organizations, about a quarter of an hour on two cores) runs with
-``OCOMMS_LOAD_ORGANIZATIONS=20 ./run test tests/test_request_load.py``.
+``OCOMMS_LOAD_ORGANIZATIONS=20 ./run test tests/requests/test_request_load.py``.
 """
 
 from __future__ import annotations
