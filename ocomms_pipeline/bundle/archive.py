@@ -13,7 +13,6 @@ import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +61,7 @@ def bundle_files(bundle_path: Path) -> list[str]:
 
 
 def _entry_time(manifest: dict[str, Any]) -> tuple[int, int, int, int, int, int]:
-    taken = datetime.strptime(manifest["snapshot"]["taken_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    taken = bundle.parse_utc_text(manifest["snapshot"]["taken_at"])
     return (taken.year, taken.month, taken.day, taken.hour, taken.minute, taken.second)
 
 

@@ -14,7 +14,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,22 @@ def staging_dir(root: Path, organization_id: str, run_id: str) -> Path:
     return organization_dir(root, organization_id) / f"{STAGING_PREFIX}{run_id}"
 
 
+BUNDLE_PREFIX = "ocomms-export-"
+_NAME_TIME = "%Y-%m-%dT%H-%M-%S"
+_UTC_TEXT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
 def bundle_name(taken_at: datetime) -> str:
-    return f"ocomms-export-{taken_at:%Y-%m-%dT%H-%M-%S}Z"
+    return f"{BUNDLE_PREFIX}{taken_at.strftime(_NAME_TIME)}Z"
+
+
+def parse_bundle_name(name: str) -> tuple[datetime, int] | None:
+    """The snapshot time (UTC) and sequence a bundle's name encodes; None if not a bundle."""
+    if not BUNDLE_PATTERN.fullmatch(name):
+        return None
+    stamp, _, sequence = name.removeprefix(BUNDLE_PREFIX).partition("Z")
+    taken_at = datetime.strptime(stamp, _NAME_TIME).replace(tzinfo=UTC)
+    return taken_at, int(sequence.lstrip("-") or 0)
 
 
 def reserve_bundle_path(root: Path, organization_id: str, taken_at: datetime) -> Path:
@@ -61,7 +75,12 @@ def finished_bundles(root: Path, organization_id: str) -> list[Path]:
 
 def utc_text(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds, the one timestamp form used in bundles."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime(_UTC_TEXT)
+
+
+def parse_utc_text(text: str) -> datetime:
+    """A timestamp written by ``utc_text``, back as an aware UTC datetime."""
+    return datetime.strptime(text, _UTC_TEXT).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def _destination(root: Path, state: ExportState) -> Path:
     reserved = Path(state.bundle_path)
     if not reserved.exists():
         return reserved
-    taken_at = datetime.strptime(state.taken_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    taken_at = bundle.parse_utc_text(state.taken_at)
     return bundle.reserve_bundle_path(root, state.organization_id, taken_at)
 
 

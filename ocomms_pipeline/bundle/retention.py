@@ -76,15 +76,6 @@ class StagingEntry:
     modified: datetime
 
 
-def parse_bundle_name(name: str) -> tuple[datetime, int] | None:
-    """The snapshot time and sequence a bundle's directory name encodes, None if not a bundle."""
-    if not bundle.BUNDLE_PATTERN.fullmatch(name):
-        return None
-    stamp, _, sequence = name.removeprefix("ocomms-export-").partition("Z")
-    taken_at = datetime.strptime(stamp, "%Y-%m-%dT%H-%M-%S").replace(tzinfo=UTC)
-    return taken_at, int(sequence.lstrip("-") or 0)
-
-
 def bundles_to_delete(
     bundles: Sequence[BundleEntry],
     now: datetime,
@@ -133,7 +124,7 @@ def organization_dirs(root: Path) -> list[Path]:
 def scan_bundles(organization_dir: Path) -> list[BundleEntry]:
     entries = []
     for path in organization_dir.iterdir():
-        parsed = parse_bundle_name(path.name)
+        parsed = bundle.parse_bundle_name(path.name)
         if parsed is not None and path.is_dir():
             entries.append(BundleEntry(path, *parsed))
     return entries

@@ -11,12 +11,12 @@ import psycopg
 import pytest
 
 from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.bundle.files import parse_bundle_name
 from ocomms_pipeline.bundle.retention import (
     BundleEntry,
     RetentionPolicy,
     StagingEntry,
     bundles_to_delete,
-    parse_bundle_name,
     read_protected_bundles,
     stale_staging,
 )
