@@ -61,7 +61,7 @@ def _new_state(
     )
 
 
-class _Tables:
+class _RangeJoiner:
     """Reads the key ranges of every table and joins a table's as soon as its last is read.
 
     The join runs on the worker that read the last range, so joining the largest table's
@@ -108,7 +108,7 @@ class _Tables:
             self.finished[table.name] = finish_table(in_order, unknown, self.settings)
 
 
-def _export_tables(
+def _stream_all_tables(
     pool: SharedSnapshots,
     state: ExportState,
     settings: TableSettings,
@@ -124,7 +124,7 @@ def _export_tables(
     connections = len(pool.snapshots)
     exported = catalog.exported_tables()
     first = [t for t in exported if not scoping.uses_users(t)]
-    tables = _Tables(settings, schema)
+    tables = _RangeJoiner(settings, schema)
     pool.map(tables.tasks(first, sizes, policy, connections))
     params = {**settings.params, "users": user_closure.in_order(early | tables.user_ids)}
     secrets = SecretValues.of(pool.main.fetch_all(scoping.secret_values_query(), params))
@@ -197,7 +197,7 @@ def export_organization(
             )
             staging.mkdir(parents=True, exist_ok=False)
             try:
-                _export_tables(pool, state, settings, schema, parts, sizes, early)
+                _stream_all_tables(pool, state, settings, schema, parts, sizes, early)
                 bundle.write_json(staging / bundle.STATE_FILE, state.to_json())
             except BaseException:
                 bundle.discard(staging)
