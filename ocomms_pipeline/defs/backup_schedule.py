@@ -116,3 +116,11 @@ def _schedule(settings: BackupSettings) -> dg.ScheduleDefinition:
         return requests
 
     return nightly_backup
+
+
+def backup_definitions() -> dg.Definitions:
+    """Nightly backups: the batch job and its schedule (settings read when the code loads)."""
+    return dg.Definitions(
+        jobs=[backup_organizations_job],
+        schedules=[build_backup_schedule(BackupSettings.from_env())],
+    )

@@ -64,3 +64,8 @@ def requested_by_of(run_config: Mapping[str, Any]) -> object:
     graph = run_config.get("ops", {}).get(organization_tables.name, {})
     gate = graph.get("ops", {}).get(authorize_requester.name, {})
     return gate.get("config", {}).get("requested_by")
+
+
+def export_definitions() -> dg.Definitions:
+    """The export: the organization's assets (with their checks) and the job that runs them."""
+    return dg.Definitions(assets=[organization_export], jobs=[export_organization_job])

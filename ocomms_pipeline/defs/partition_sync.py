@@ -114,3 +114,8 @@ def organization_partitions_sensor(
     context: dg.SensorEvaluationContext, database: OcommsDatabase
 ) -> dg.SensorResult | dg.SkipReason:
     return sync_partitions(context, database.url)
+
+
+def partition_definitions() -> dg.Definitions:
+    """Partitions that follow ocomms's organizations table."""
+    return dg.Definitions(sensors=[organization_partitions_sensor])

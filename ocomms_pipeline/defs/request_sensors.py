@@ -275,3 +275,8 @@ def build_request_sensors(
         ),
         _status_sensor(DagsterRunStatus.FAILURE, "export_request_failed", minimum_interval_seconds),
     ]
+
+
+def request_definitions() -> dg.Definitions:
+    """Export requests: the queue sensor and the three run-status sensors."""
+    return dg.Definitions(sensors=build_request_sensors(interval_from_env()))

@@ -125,3 +125,8 @@ def build_retention_schedule() -> dg.ScheduleDefinition:
         raise ValueError(
             f"{settings.RETENTION_CRON}/{settings.RETENTION_TIMEZONE}: {error}"
         ) from None
+
+
+def retention_definitions() -> dg.Definitions:
+    """Pruning old bundles: the job and its nightly schedule."""
+    return dg.Definitions(jobs=[prune_exports_job], schedules=[build_retention_schedule()])
