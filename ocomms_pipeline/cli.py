@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ocomms_pipeline import retention_cli
+from ocomms_pipeline import restore_cli, retention_cli
 from ocomms_pipeline.errors import ExportRefused
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="seed a demo ocomms database and export one organization")
     _add_request_commands(commands)
     retention_cli.add_parser(commands)
+    restore_cli.add_parser(commands)
     return parser
 
 
@@ -160,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _request_command(args)
     if args.command == "retention":
         return retention_cli.run(args)
+    if args.command == "restore":
+        return restore_cli.run(args)
     return EXIT_USAGE
 
 

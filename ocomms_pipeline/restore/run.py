@@ -22,7 +22,7 @@ from ocomms_pipeline.errors import ExportRefused, describe
 from ocomms_pipeline.restore import conflicts, rows
 from ocomms_pipeline.restore.bundle_source import OpenBundle, open_bundle
 from ocomms_pipeline.restore.errors import RestoreFailed, RestoreRefused
-from ocomms_pipeline.restore.plan import RestorePlan, TablePlan, Withheld, plan
+from ocomms_pipeline.restore.plan import TablePlan, Withheld, plan
 from ocomms_pipeline.restore.queues import watch_for
 from ocomms_pipeline.restore.report import RestoreReport, TableOutcome
 from ocomms_pipeline.restore.target import inspect
@@ -156,6 +156,3 @@ def _withheld(opened: OpenBundle, withheld: Withheld) -> TableOutcome:
 def _sort_as_catalog(report: RestoreReport) -> None:
     order = {t.name: n for n, t in enumerate(catalog.TABLES)}
     report.tables.sort(key=lambda t: order[t.table])
-
-
-__all__ = ["RestoreFailed", "RestorePlan", "RestoreRefused", "restore_bundle"]

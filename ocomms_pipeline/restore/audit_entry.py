@@ -1,0 +1,68 @@
+"""Restores in ocomms's audit log, beside the exports, so an organization's admins see them.
+
+ocomms's logger knows seven event types (``src/lib/audit-logger.ts``) and none is a restore;
+its viewer's API rejects a filter on any other type. The nearest is ``ADMIN_EXPORT_DATA``
+(an administrator's operation on the organization's data), so a restore is written as that
+type with ``details.action = "organization_restore"``, which tells it apart from the
+exports' ``organization_export``. A requester who is not an operator is an ``AUTHZ_FAILURE``.
+``userId`` is null (operators are not ocomms users); the principal is in ``details``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from ocomms_pipeline import audit
+
+SOURCE = "ocomms-pipeline"
+ACTION = "organization_restore"
+RESTORED, REFUSED, FAILED, DRY_RUN = "restored", "refused", "failed", "dry_run"
+
+
+class AuditWriter(Protocol):
+    def append(
+        self,
+        event_type: str,
+        user_id: str | None,
+        organization_id: str | None,
+        details: dict[str, Any],
+    ) -> dict[str, Any]: ...
+
+
+def record(
+    log: AuditWriter,
+    organization_id: str | None,
+    requester: str,
+    decision: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One decision on a restore; ``organization_id`` None when the bundle named none."""
+    details: dict[str, Any] = {
+        "source": SOURCE,
+        "action": ACTION,
+        "decision": decision,
+        "requester": requester,
+    }
+    details.update({k: v for k, v in extra.items() if v is not None})
+    event = audit.AUTHZ_FAILURE if decision == "unauthorized" else audit.EXPORT_EVENT
+    return log.append(event, None, organization_id, details)
+
+
+class DirectoryLog:
+    """The audit log as the CLI reaches it: a directory and the chain's key, no Dagster."""
+
+    def __init__(self, directory: Path, secret: str) -> None:
+        self.directory = directory
+        self.secret = secret
+
+    def append(
+        self,
+        event_type: str,
+        user_id: str | None,
+        organization_id: str | None,
+        details: dict[str, Any],
+    ) -> dict[str, Any]:
+        return audit.append(
+            self.directory, self.secret, event_type, user_id, organization_id, details
+        )
