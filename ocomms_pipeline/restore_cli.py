@@ -19,6 +19,7 @@ from pathlib import Path
 from ocomms_pipeline import audit, identifiers
 from ocomms_pipeline.errors import ExportRefused
 from ocomms_pipeline.restore import audit_entry
+from ocomms_pipeline.restore.report import RestoreReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 4
 DATABASE_ENV = "OCOMMS_RESTORE_DATABASE_URL"
@@ -64,25 +65,30 @@ def _restore(args: argparse.Namespace, url: str, requester: str) -> int:
     from ocomms_pipeline.restore import RestoreFailed, RestoreRefused, restore_bundle
 
     log = _audit_log()
+    bundle = str(args.bundle)
+
+    def audit_before_commit(report: RestoreReport) -> None:
+        if log is not None:
+            audit_entry.record_report(log, report, requester)
+
     try:
-        report = restore_bundle(args.bundle, url, dry_run=args.dry_run, scratch=args.scratch_dir)
-    except (RestoreRefused, RestoreFailed) as error:
+        report = restore_bundle(
+            args.bundle,
+            url,
+            dry_run=args.dry_run,
+            scratch=args.scratch_dir,
+            before_commit=audit_before_commit,
+        )
+    except (RestoreRefused, RestoreFailed, audit.AuditError) as error:
         refused = isinstance(error, RestoreRefused)
         print(f"{'refused' if refused else 'error'}: {error}", file=sys.stderr)
         decision = audit_entry.REFUSED if refused else audit_entry.FAILED
-        _audit(log, None, requester, decision, reason=str(error), bundle=str(args.bundle))
+        _audit(log, None, requester, decision, reason=str(error), bundle=bundle)
         return EXIT_REFUSED if refused else EXIT_FAILED
     for line in report.lines():
         print(line)
-    decision = audit_entry.DRY_RUN if report.dry_run else audit_entry.RESTORED
-    _audit(
-        log,
-        report.organization_id,
-        requester,
-        decision,
-        rows=report.restored_rows,
-        bundle=str(args.bundle),
-    )
+    if report.dry_run:
+        _audit(log, report.organization_id, requester, audit_entry.DRY_RUN, bundle=bundle)
     if args.report:
         args.report.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
     return EXIT_OK

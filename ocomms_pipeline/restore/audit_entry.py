@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ocomms_pipeline import audit
+from ocomms_pipeline.restore.report import RestoreReport
 
 SOURCE = "ocomms-pipeline"
 ACTION = "organization_restore"
@@ -47,6 +48,20 @@ def record(
     details.update({k: v for k, v in extra.items() if v is not None})
     event = audit.AUTHZ_FAILURE if decision == "unauthorized" else audit.EXPORT_EVENT
     return log.append(event, None, organization_id, details)
+
+
+def record_report(log: AuditWriter, report: RestoreReport, requester: str) -> dict[str, Any]:
+    """A finished restore, written before its transaction commits."""
+    return record(
+        log,
+        report.organization_id,
+        requester,
+        DRY_RUN if report.dry_run else RESTORED,
+        bundle=report.bundle,
+        rows=report.restored_rows,
+        usersCreated=len(report.users_created),
+        jobsToRequeue=len(report.requeue),
+    )
 
 
 class DirectoryLog:

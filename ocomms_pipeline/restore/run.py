@@ -10,7 +10,9 @@ No superuser is needed: foreign keys and triggers stay on and are satisfied by t
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -37,8 +39,14 @@ def restore_bundle(
     dry_run: bool = False,
     scratch: Path | None = None,
     lock_timeout_seconds: float = 30.0,
+    before_commit: Callable[[RestoreReport], None] | None = None,
 ) -> RestoreReport:
-    """Restore the bundle at ``source`` (directory or zip); raises RestoreRefused/Failed."""
+    """Restore the bundle at ``source`` (directory or zip); raises RestoreRefused/Failed.
+
+    ``before_commit`` sees the finished report while the transaction is still open (not in
+    a dry run): the audit entry is written there, so a restore whose audit cannot be written
+    rolls back, and no restore goes unaudited.
+    """
     started = time.monotonic()
     with open_bundle(Path(source), scratch) as opened:
         try:
@@ -48,32 +56,53 @@ def restore_bundle(
         report = RestoreReport(
             opened.organization_id, opened.organization_name, str(source), dry_run
         )
-        _in_transaction(opened, database_url, report, lock_timeout_seconds)
+        _in_transaction(opened, database_url, report, lock_timeout_seconds, before_commit)
     report.seconds = time.monotonic() - started
     return report
 
 
 def _in_transaction(
-    opened: OpenBundle, url: str, report: RestoreReport, lock_timeout_seconds: float
+    opened: OpenBundle,
+    url: str,
+    report: RestoreReport,
+    lock_timeout_seconds: float,
+    before_commit: Callable[[RestoreReport], None] | None,
 ) -> None:
     try:
         with connect(url) as conn:
             try:
                 conn.execute(f"SET lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'")
                 _restore(conn, opened, report)
+                if report.dry_run:
+                    conn.rollback()
+                    return
+                if before_commit is not None:
+                    before_commit(report)
             except BaseException:
-                conn.rollback()
+                _rollback_quietly(conn)
                 raise
-            if report.dry_run:
-                conn.rollback()
-            else:
-                conn.commit()
+            _commit(conn, opened)
     except psycopg.errors.IntegrityError as error:
         raise RestoreRefused(f"the target refused a row: {_pg_line(error)}") from None
-    except psycopg.Error as error:
+    except (psycopg.Error, OSError) as error:
         raise RestoreFailed(f"nothing changed: {describe(error)}") from None
-    except OSError as error:
-        raise RestoreFailed(f"nothing changed: {describe(error)}") from None
+
+
+def _rollback_quietly(conn: psycopg.Connection) -> None:
+    """Roll back if the connection still lives; a dead one has rolled back on the server."""
+    with contextlib.suppress(psycopg.Error):
+        conn.rollback()
+
+
+def _commit(conn: psycopg.Connection, opened: OpenBundle) -> None:
+    """Commit; a connection lost during COMMIT leaves its outcome unknown, and says so."""
+    try:
+        conn.commit()
+    except psycopg.OperationalError as error:
+        raise RestoreFailed(
+            f"the connection broke during COMMIT ({describe(error)}): check whether "
+            f"organization {opened.organization_id} exists in the target before trying again"
+        ) from None
 
 
 def _pg_line(error: psycopg.Error) -> str:
