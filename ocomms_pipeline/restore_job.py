@@ -8,8 +8,6 @@ successful one before the restore commits; a restored organization gets its part
 ``organizations`` at once, so its exports can be launched without waiting for the sensor.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any, NoReturn
 
