@@ -51,9 +51,7 @@ def test_the_job_is_in_the_code_location():
     assert defs.resolve_job_def(RESTORE_JOB).name == RESTORE_JOB
 
 
-def test_an_operator_restores_and_the_partition_appears(
-    main_bundle, make_database, tmp_path: Path
-):
+def test_an_operator_restores_and_the_partition_appears(main_bundle, make_database, tmp_path: Path):
     target = make_database(seed=False)
     result, instance = _run(main_bundle, target.url, tmp_path, "operator:alice")
     assert result.success
