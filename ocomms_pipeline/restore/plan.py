@@ -84,21 +84,21 @@ def _table_plan(table: Table, entry: dict, target: TargetTable | None) -> TableP
 
 
 def _in_order(tables: list[TablePlan], target: dict[str, TargetTable]) -> tuple[TablePlan, ...]:
+    by_name = {p.table.name: p for p in tables}
+    return tuple(by_name[name] for name in insertion_order(list(by_name), target))
+
+
+def insertion_order(names: list[str], target: dict[str, TargetTable]) -> list[str]:
     """Parents before children; self-references need nothing (one COPY checks at its end)."""
-    pending = {p.table.name: p for p in tables}
-    ordered: list[TablePlan] = []
+    pending = list(names)
+    ordered: list[str] = []
     while pending:
-        ready = [
-            p
-            for name, p in pending.items()
-            if not (target[name].references & set(pending)) - {name}
-        ]
+        ready = [n for n in pending if not (target[n].references & set(pending)) - {n}]
         if not ready:
             raise RestoreRefused(
                 "the target's foreign keys form a cycle between "
                 f"{', '.join(sorted(pending))}: no order satisfies them"
             )
-        for p in ready:
-            ordered.append(p)
-            del pending[p.table.name]
-    return tuple(ordered)
+        ordered += ready
+        pending = [n for n in pending if n not in ready]
+    return ordered
