@@ -83,7 +83,8 @@ def _restore(args: argparse.Namespace, url: str, requester: str) -> int:
         refused = isinstance(error, RestoreRefused)
         print(f"{'refused' if refused else 'error'}: {error}", file=sys.stderr)
         decision = audit_entry.REFUSED if refused else audit_entry.FAILED
-        _audit(log, None, requester, decision, reason=str(error), bundle=bundle)
+        organization = getattr(error, "organization_id", None)
+        _audit(log, organization, requester, decision, reason=str(error), bundle=bundle)
         return EXIT_REFUSED if refused else EXIT_FAILED
     for line in report.lines():
         print(line)

@@ -51,8 +51,15 @@ def restore_run_config(bundle_path: str | Path, requested_by: str, dry_run: bool
     return {"ops": {RESTORE_OP: {"config": config}}}
 
 
-def _refuse(log: AuditLog, requester: str, decision: str, reason: str, **extra: Any) -> NoReturn:
-    audit_entry.record(log, None, requester[:100], decision, reason=reason, **extra)
+def _refuse(
+    log: AuditLog,
+    requester: str,
+    decision: str,
+    reason: str,
+    organization_id: str | None = None,
+    **extra: Any,
+) -> NoReturn:
+    audit_entry.record(log, organization_id, requester[:100], decision, reason=reason, **extra)
     raise dg.Failure(
         description=reason, metadata={"outcome": "refused", "reason": reason}, allow_retries=False
     )
@@ -104,9 +111,18 @@ def restore_bundle_op(
             before_commit=lambda r: audit_entry.record_report(audit_log, r, requester),
         )
     except RestoreRefused as refusal:
-        _refuse(audit_log, requester, audit_entry.REFUSED, str(refusal), bundle=config.bundle_path)
+        _refuse(
+            audit_log,
+            requester,
+            audit_entry.REFUSED,
+            str(refusal),
+            refusal.organization_id,
+            bundle=config.bundle_path,
+        )
     except RestoreFailed as error:
-        audit_entry.record(audit_log, None, requester, audit_entry.FAILED, reason=str(error))
+        audit_entry.record(
+            audit_log, error.organization_id, requester, audit_entry.FAILED, reason=str(error)
+        )
         raise dg.Failure(description=str(error), metadata={"outcome": "failed"}) from None
     for line in report.lines():
         context.log.info(line)

@@ -72,14 +72,12 @@ def _has_rows(conn: psycopg.Connection, name: str) -> bool:
 
 
 def _key_columns(plan: TablePlan, target: TargetTable) -> tuple[str, ...]:
-    wanted = list(target.primary_key or plan.table.primary_key)
+    wanted = set(target.primary_key or plan.table.primary_key)
+    wanted.update(c for unique in target.unique_keys for c in unique)
     user = kept_with_user(plan.table)
-    for column in [user] if user else []:
-        wanted.append(column)
-    for unique in target.unique_keys:
-        wanted += unique
-    present = [c for c in plan.columns if c in set(wanted)]
-    return tuple(present)
+    if user is not None:
+        wanted.add(user)
+    return tuple(c for c in plan.columns if c in wanted)
 
 
 def _load_keys(
@@ -105,7 +103,7 @@ def _join(left: str, right: str, columns: tuple[str, ...]) -> str:
 
 
 def _decide_kept(
-    conn: psycopg.Connection, decisions: KeyDecisions, table: Table, temp: str, pk: tuple
+    conn: psycopg.Connection, decisions: KeyDecisions, table: Table, temp: str, pk: tuple[str, ...]
 ) -> None:
     if not shared(table):
         return
@@ -135,7 +133,7 @@ def _orphaned(table: Table) -> str | None:
 
 
 def _decide_primary_keys(
-    conn: psycopg.Connection, decisions: KeyDecisions, table: Table, temp: str, pk: tuple
+    conn: psycopg.Connection, decisions: KeyDecisions, table: Table, temp: str, pk: tuple[str, ...]
 ) -> None:
     clash = f"FROM {temp} k JOIN {quote(table.name)} t ON {_join('k', 't', pk)} WHERE NOT k.kept"
     orphan = _orphaned(table)
@@ -158,7 +156,7 @@ def _refuse_unique(
     conn: psycopg.Connection,
     table: Table,
     temp: str,
-    pk: tuple,
+    pk: tuple[str, ...],
     unique: tuple[str, ...],
 ) -> None:
     shown = ", ".join(f"k.{quote(c)}::text" for c in unique)

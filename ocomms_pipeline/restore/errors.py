@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 
-class RestoreRefused(Exception):
+class RestoreError(Exception):
+    """A restore that did not happen; ``organization_id`` once the bundle has named it."""
+
+    organization_id: str | None = None
+
+
+class RestoreRefused(RestoreError):
     """The restore cannot go ahead as asked (bad bundle, wrong target, conflicting rows).
 
     Decided before anything is written, or inside the transaction that is then rolled back:
@@ -11,5 +17,5 @@ class RestoreRefused(Exception):
     """
 
 
-class RestoreFailed(Exception):
+class RestoreFailed(RestoreError):
     """The restore broke off (database gone, disk error); the transaction never committed."""

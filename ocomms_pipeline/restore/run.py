@@ -18,12 +18,12 @@ from pathlib import Path
 import psycopg
 import pyarrow as pa
 
-from ocomms_pipeline import catalog, identifiers
+from ocomms_pipeline import catalog, identifiers, memory
 from ocomms_pipeline.catalog.restore import REPORTED_BY
 from ocomms_pipeline.errors import ExportRefused, describe
 from ocomms_pipeline.restore import conflicts, rows
 from ocomms_pipeline.restore.bundle_source import OpenBundle, open_bundle
-from ocomms_pipeline.restore.errors import RestoreFailed, RestoreRefused
+from ocomms_pipeline.restore.errors import RestoreError, RestoreFailed, RestoreRefused
 from ocomms_pipeline.restore.plan import TablePlan, Withheld, plan
 from ocomms_pipeline.restore.queues import watch_for
 from ocomms_pipeline.restore.report import RestoreReport, TableOutcome
@@ -48,6 +48,7 @@ def restore_bundle(
     rolls back, and no restore goes unaudited.
     """
     started = time.monotonic()
+    memory.keep_memory_flat()
     with open_bundle(Path(source), scratch) as opened:
         try:
             identifiers.organization_id(opened.organization_id)
@@ -56,7 +57,11 @@ def restore_bundle(
         report = RestoreReport(
             opened.organization_id, opened.organization_name, str(source), dry_run
         )
-        _in_transaction(opened, database_url, report, lock_timeout_seconds, before_commit)
+        try:
+            _in_transaction(opened, database_url, report, lock_timeout_seconds, before_commit)
+        except RestoreError as error:
+            error.organization_id = opened.organization_id
+            raise
     report.seconds = time.monotonic() - started
     return report
 
@@ -118,6 +123,7 @@ def _restore(conn: psycopg.Connection, opened: OpenBundle, report: RestoreReport
     keys = conflicts.decide(conn, opened, decided.tables, target)
     for table_plan in decided.tables:
         report.tables.append(_copy(conn, opened, table_plan, keys, report))
+        memory.give_back_freed_memory()
     report.tables += [_withheld(opened, w) for w in decided.withheld]
     _sort_as_catalog(report)
 

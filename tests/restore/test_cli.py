@@ -49,6 +49,8 @@ def test_a_refusal_exits_4_and_is_audited(
     assert entry["details"]["action"] == "organization_restore"
     assert entry["details"]["decision"] == "refused"
     assert entry["details"]["requester"] == "operator:nightshift"
+    manifest = json.loads((main_bundle / "manifest.json").read_text())
+    assert entry["organizationId"] == manifest["organization"]["id"]  # its admins see it
     assert audit.verify(tmp_path, SECRET).problem is None
 
 

@@ -91,6 +91,7 @@ def test_a_refused_restore_fails_the_run_with_its_reason(
     assert fingerprint(target.url) == before
     (entry,) = _entries(tmp_path)
     assert entry["details"]["decision"] == "refused"
+    assert entry["organizationId"] == target.sample.orgs[target.sample.main_org]
 
 
 def test_a_dry_run_changes_nothing_and_adds_no_partition(
