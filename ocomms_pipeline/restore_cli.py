@@ -19,7 +19,6 @@ from pathlib import Path
 from ocomms_pipeline import audit, identifiers
 from ocomms_pipeline.errors import ExportRefused
 from ocomms_pipeline.restore import audit_entry
-from ocomms_pipeline.restore.report import RestoreReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 4
 DATABASE_ENV = "OCOMMS_RESTORE_DATABASE_URL"
@@ -67,24 +66,22 @@ def _restore(args: argparse.Namespace, url: str, requester: str) -> int:
     log = _audit_log()
     bundle = str(args.bundle)
 
-    def audit_before_commit(report: RestoreReport) -> None:
-        if log is not None:
-            audit_entry.record_report(log, report, requester)
-
     try:
         report = restore_bundle(
             args.bundle,
             url,
             dry_run=args.dry_run,
             scratch=args.scratch_dir,
-            before_commit=audit_before_commit,
+            before_commit=None if log is None else audit_entry.before_commit(log, requester),
         )
-    except (RestoreRefused, RestoreFailed, audit.AuditError) as error:
+    except (RestoreRefused, RestoreFailed) as error:
         refused = isinstance(error, RestoreRefused)
         print(f"{'refused' if refused else 'error'}: {error}", file=sys.stderr)
         decision = audit_entry.REFUSED if refused else audit_entry.FAILED
-        organization = getattr(error, "organization_id", None)
-        _audit(log, organization, requester, decision, reason=str(error), bundle=bundle)
+        if not isinstance(error, audit_entry.AuditUnwritable):
+            _audit(
+                log, error.organization_id, requester, decision, reason=str(error), bundle=bundle
+            )
         return EXIT_REFUSED if refused else EXIT_FAILED
     for line in report.lines():
         print(line)

@@ -59,9 +59,12 @@ def _refuse(
     organization_id: str | None = None,
     **extra: Any,
 ) -> NoReturn:
-    audit_entry.record(log, organization_id, requester[:100], decision, reason=reason, **extra)
+    trouble = audit_entry.record_quietly(
+        log, organization_id, requester[:100], decision, reason=reason, **extra
+    )
+    shown = reason if trouble is None else f"{reason} ({trouble})"
     raise dg.Failure(
-        description=reason, metadata={"outcome": "refused", "reason": reason}, allow_retries=False
+        description=shown, metadata={"outcome": "refused", "reason": reason}, allow_retries=False
     )
 
 
@@ -92,6 +95,39 @@ def _metadata(report: RestoreReport) -> dict[str, Any]:
     }
 
 
+def _restore(
+    config: RestoreConfig, database: RestoreDatabase, log: AuditLog, requester: str
+) -> RestoreReport:
+    """The restore, every way it can end without one turned into a one-line failure."""
+    from ocomms_pipeline.restore import RestoreFailed, RestoreRefused, restore_bundle
+
+    try:
+        return restore_bundle(
+            Path(config.bundle_path),
+            database.url,
+            dry_run=config.dry_run,
+            lock_timeout_seconds=database.lock_timeout_seconds,
+            before_commit=audit_entry.before_commit(log, requester),
+        )
+    except RestoreRefused as refusal:
+        _refuse(
+            log,
+            requester,
+            audit_entry.REFUSED,
+            str(refusal),
+            refusal.organization_id,
+            bundle=config.bundle_path,
+        )
+    except audit_entry.AuditUnwritable as error:
+        raise dg.Failure(description=str(error), metadata={"outcome": "failed"}) from None
+    except RestoreFailed as error:
+        trouble = audit_entry.record_quietly(
+            log, error.organization_id, requester, audit_entry.FAILED, reason=str(error)
+        )
+        shown = str(error) if trouble is None else f"{error} ({trouble})"
+        raise dg.Failure(description=shown, metadata={"outcome": "failed"}) from None
+
+
 @dg.op(name=RESTORE_OP, description="Restores one organization from a bundle, all or nothing.")
 def restore_bundle_op(
     context: dg.OpExecutionContext,
@@ -99,31 +135,8 @@ def restore_bundle_op(
     restore_database: RestoreDatabase,
     audit_log: AuditLog,
 ) -> dg.Output[str]:
-    from ocomms_pipeline.restore import RestoreFailed, RestoreRefused, restore_bundle
-
     requester = _operator(audit_log, config.requested_by)
-    try:
-        report = restore_bundle(
-            Path(config.bundle_path),
-            restore_database.url,
-            dry_run=config.dry_run,
-            lock_timeout_seconds=restore_database.lock_timeout_seconds,
-            before_commit=lambda r: audit_entry.record_report(audit_log, r, requester),
-        )
-    except RestoreRefused as refusal:
-        _refuse(
-            audit_log,
-            requester,
-            audit_entry.REFUSED,
-            str(refusal),
-            refusal.organization_id,
-            bundle=config.bundle_path,
-        )
-    except RestoreFailed as error:
-        audit_entry.record(
-            audit_log, error.organization_id, requester, audit_entry.FAILED, reason=str(error)
-        )
-        raise dg.Failure(description=str(error), metadata={"outcome": "failed"}) from None
+    report = _restore(config, restore_database, audit_log, requester)
     for line in report.lines():
         context.log.info(line)
     if report.dry_run:

@@ -10,10 +10,13 @@ exports' ``organization_export``. A requester who is not an operator is an ``AUT
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from ocomms_pipeline import audit
+from ocomms_pipeline.errors import describe
+from ocomms_pipeline.restore.errors import RestoreFailed
 from ocomms_pipeline.restore.report import RestoreReport
 
 SOURCE = "ocomms-pipeline"
@@ -62,6 +65,33 @@ def record_report(log: AuditWriter, report: RestoreReport, requester: str) -> di
         usersCreated=len(report.users_created),
         jobsToRequeue=len(report.requeue),
     )
+
+
+class AuditUnwritable(RestoreFailed):
+    """The restore's own audit entry could not be written, so the restore was rolled back."""
+
+
+def before_commit(log: AuditWriter, requester: str) -> Callable[[RestoreReport], None]:
+    """The hook that audits a restore inside its transaction: no entry, no restore."""
+
+    def audit_it(report: RestoreReport) -> None:
+        try:
+            record_report(log, report, requester)
+        except (audit.AuditError, OSError) as error:
+            raise AuditUnwritable(
+                f"the audit log cannot be written, nothing restored: {describe(error)}"
+            ) from None
+
+    return audit_it
+
+
+def record_quietly(log: AuditWriter, *args: Any, **extra: Any) -> str | None:
+    """Record an outcome that is already decided; the reason it could not be, if not."""
+    try:
+        record(log, *args, **extra)
+    except (audit.AuditError, OSError) as error:
+        return f"the audit log cannot be written: {describe(error)}"
+    return None
 
 
 class DirectoryLog:

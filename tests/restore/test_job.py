@@ -104,3 +104,17 @@ def test_a_dry_run_changes_nothing_and_adds_no_partition(
     assert fingerprint(target.url) == before
     assert instance.get_dynamic_partitions(organizations.name) == []
     assert [e["details"]["decision"] for e in _entries(tmp_path)] == ["dry_run"]
+
+
+def test_a_restore_that_cannot_be_audited_restores_nothing(
+    main_bundle, make_database, tmp_path: Path
+):
+    target = make_database(seed=False)
+    before = fingerprint(target.url)
+    not_a_directory = tmp_path / "audit"
+    not_a_directory.write_text("a file where the audit directory should be\n")
+    result, instance = _run(main_bundle, target.url, not_a_directory, "operator:alice")
+    assert not result.success
+    assert _failure(result).startswith("the audit log cannot be written, nothing restored")
+    assert fingerprint(target.url) == before
+    assert instance.get_dynamic_partitions(organizations.name) == []
