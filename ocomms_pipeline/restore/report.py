@@ -12,8 +12,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PASSWORD_RESET = (
-    "they sign in again through ocomms's password reset ('Forgot password' on the login page, "
-    "POST /api/auth/request-password-reset), which needs SMTP configured to send the link"
+    "they get back in through ocomms's password reset: 'Forgot password?' on the login page "
+    "emails a link (ocomms needs SMTP_HOST for it), and better-auth's POST "
+    "/api/auth/reset-password with the link's token and a new password creates their login "
+    "(see the README's Restore section)"
 )
 
 
@@ -75,9 +77,10 @@ class RestoreReport:
                 f"session or 2FA left the source): {PASSWORD_RESET}"
             )
         if self.requeue:
+            tables = ", ".join(sorted({job.table for job in self.requeue}))
             out.append(
-                f"{len(self.requeue)} reminder(s)/scheduled message(s) had queue jobs in "
-                "ocomms's Redis and will not fire until queued again:"
+                f"{len(self.requeue)} row(s) of {tables} had delayed jobs in ocomms's Redis "
+                "and will not fire until queued again:"
             )
             out += [f"  {_job_line(job)}" for job in self.requeue]
         if self.dry_run:
