@@ -4,7 +4,8 @@ A zip is unpacked into a scratch directory first, because the bundle's own check
 (``verification.verify_bundle``: manifest, sizes, sha256, rows, keys, types, references)
 read files. Entries are unpacked one by one, refusing any name that would land outside the
 scratch directory. A zip may hold the bundle at its root (as the export's archive does) or
-inside one directory.
+inside one directory. Opening checks only the manifest (format, version, the shape of each
+entry); ``verify`` reads every file, and the restore calls it once the target is judged.
 """
 
 from __future__ import annotations
@@ -95,11 +96,21 @@ def _checked(path: Path) -> OpenBundle:
     except (ValueError, OSError) as error:
         raise RestoreRefused(f"{bundle.MANIFEST} is not readable JSON: {error}") from None
     _check_format(manifest)
-    problems = verify_bundle(path)
+    for table, entry in manifest["tables"].items():
+        _check_entry(table, entry)
+    return OpenBundle(path, manifest)
+
+
+def verify(opened: OpenBundle) -> None:
+    """Every check ``ocomms-pipeline verify`` makes, or a refusal naming the first problem.
+
+    The restore asks for this after the cheap refusals (wrong target, organization already
+    there), so an operator learns those in a second, not after the files are read.
+    """
+    problems = verify_bundle(opened.path)
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         raise RestoreRefused(f"the bundle fails its checks: {problems[0].line()}{more}")
-    return OpenBundle(path, manifest)
 
 
 def _check_format(manifest: Any) -> None:
@@ -116,3 +127,20 @@ def _check_format(manifest: Any) -> None:
         raise RestoreRefused(f"{bundle.MANIFEST} names no organization")
     if not isinstance(manifest.get("tables"), dict):
         raise RestoreRefused(f"{bundle.MANIFEST} lists no tables")
+
+
+def _check_entry(table: str, entry: Any) -> None:
+    """A table's manifest entry has the shape the restore reads, and names a file inside."""
+    shaped = (
+        isinstance(entry, dict)
+        and isinstance(entry.get("file"), str)
+        and isinstance(entry.get("sha256"), str)
+        and isinstance(entry.get("rows"), int)
+        and isinstance(entry.get("exported_columns"), list)
+        and all(isinstance(c, str) for c in entry["exported_columns"])
+    )
+    if not shaped:
+        raise RestoreRefused(f"{bundle.MANIFEST}: the entry of {table!r} is malformed")
+    name = entry["file"]
+    if PurePosixPath(name).name != name or name.startswith(".") or "\\" in name:
+        raise RestoreRefused(f"{bundle.MANIFEST}: {table}'s file {name!r} is not in the bundle")

@@ -1,8 +1,9 @@
 """``restore_bundle``: one organization from a bundle into a database, in one transaction.
 
-In order: the bundle's own checks (before connecting), the target's schema against the
-bundle (``plan``), the organization must not exist there, the keys the target already has
-(``conflicts``), then every table through one COPY each, parents first. Any refusal or error
+In order: the manifest (before connecting), the target's schema against the bundle
+(``plan``), the organization must not exist there, the bundle's own checks over every file,
+the keys the target already has (``conflicts``), then every table through one COPY each,
+parents first. Any refusal or error
 rolls the transaction back, so the target is exactly as it was; ``dry_run`` does all of it,
 every row included, and rolls back at the end, so it proves the restore would succeed.
 No superuser is needed: foreign keys and triggers stay on and are satisfied by the order.
@@ -21,7 +22,7 @@ import pyarrow as pa
 from ocomms_pipeline import catalog, identifiers, memory
 from ocomms_pipeline.catalog.restore import REPORTED_BY
 from ocomms_pipeline.errors import ExportRefused, describe
-from ocomms_pipeline.restore import conflicts, rows
+from ocomms_pipeline.restore import bundle_source, conflicts, rows
 from ocomms_pipeline.restore.bundle_source import OpenBundle, open_bundle
 from ocomms_pipeline.restore.errors import RestoreError, RestoreFailed, RestoreRefused
 from ocomms_pipeline.restore.plan import TablePlan, Withheld, plan
@@ -120,6 +121,7 @@ def _restore(conn: psycopg.Connection, opened: OpenBundle, report: RestoreReport
     target = inspect(conn, [t.name for t in catalog.TABLES])
     decided = plan(opened, target)
     _refuse_existing_organization(conn, opened)
+    bundle_source.verify(opened)
     keys = conflicts.decide(conn, opened, decided.tables, target)
     for table_plan in decided.tables:
         report.tables.append(_copy(conn, opened, table_plan, keys, report))

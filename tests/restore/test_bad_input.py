@@ -136,3 +136,14 @@ def test_a_database_that_goes_away_mid_restore_changes_nothing(
     assert str(failure.value).startswith("nothing changed: ")
     assert "\n" not in str(failure.value)
     assert fingerprint(target.url) == before
+
+
+def test_a_manifest_naming_a_file_outside_the_bundle_is_refused(bundle_copy: Path, target):
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["tables"]["messages"]["file"] = "../messages.json"
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    reason = _refused(bundle_copy, target)
+    assert reason == "manifest.json: messages's file '../messages.json' is not in the bundle"
+    manifest["tables"]["messages"] = {"file": "messages.json"}
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    assert _refused(bundle_copy, target) == "manifest.json: the entry of 'messages' is malformed"
