@@ -92,7 +92,7 @@ def test_usage_errors_exit_2(main_bundle, tmp_path, capsys, monkeypatch):
 
 
 def test_an_unreachable_database_exits_1(main_bundle, capsys):
-    url = "postgresql://root@127.0.0.1:1/none?connect_timeout=2"
+    url = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
     assert cli.main(["restore", "--database-url", url, str(main_bundle)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: nothing changed: ") and err.count("\n") == 1
