@@ -143,13 +143,16 @@ def _decide_primary_keys(
         raise RestoreRefused(
             f"{table.name}: a row with {pk[0]} {first[0]} already exists in the target"
         )
-    if orphan is not None:
-        deleted = conn.execute(
+    if orphan is None:
+        return
+    # Counted first: only a table that really has leftovers is written to (and needs DELETE).
+    leftovers = conn.execute(f"SELECT count(*) {clash} AND {orphan}").fetchone()[0]
+    if leftovers:
+        conn.execute(
             f"DELETE FROM {quote(table.name)} t USING {temp} k "
             f"WHERE {_join('k', 't', pk)} AND NOT k.kept AND {orphan}"
-        ).rowcount
-        if deleted:
-            decisions.replaced[table.name] = deleted
+        )
+        decisions.replaced[table.name] = leftovers
 
 
 def _refuse_unique(
