@@ -7,7 +7,9 @@ the package must cost nothing):
 - ``export_run_config(requested_by, parquet=None, archive=True)``: run config of the
   ``export_organization`` job, for any launcher;
 - ``add_organization_partition``, ``launch_export``, ``wait_for_run``: launching exports
-  through a Dagster webserver's GraphQL API.
+  through a Dagster webserver's GraphQL API;
+- ``restore_run_config(bundle_path, requested_by, dry_run=False)``: run config of the
+  ``restore_organization`` job.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ _PUBLIC = {
     "add_organization_partition": "ocomms_pipeline.launch.graphql",
     "launch_export": "ocomms_pipeline.launch.graphql",
     "wait_for_run": "ocomms_pipeline.launch.graphql",
+    "restore_run_config": "ocomms_pipeline.defs.restore",
 }
 __all__ = sorted(_PUBLIC)
 

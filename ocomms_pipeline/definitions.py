@@ -11,6 +11,7 @@ from ocomms_pipeline.defs.partition_sync import partition_definitions
 from ocomms_pipeline.defs.request_resources import AuditLog, RequestQueue
 from ocomms_pipeline.defs.request_sensors import request_definitions
 from ocomms_pipeline.defs.resources import ExportStorage, OcommsDatabase
+from ocomms_pipeline.defs.restore import restore_definitions
 from ocomms_pipeline.defs.retention import retention_definitions
 
 
@@ -35,5 +36,6 @@ defs = dg.Definitions.merge(
     backup_definitions(),
     retention_definitions(),
     partition_definitions(),
+    restore_definitions(),
     _shared(),
 )

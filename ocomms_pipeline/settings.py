@@ -14,6 +14,7 @@ from typing import Any
 
 DATABASE_URL = "OCOMMS_DATABASE_URL"
 EXPORT_ROOT = "OCOMMS_EXPORT_ROOT"
+RESTORE_DATABASE_URL = "OCOMMS_RESTORE_DATABASE_URL"
 EXPORT_PARQUET = "OCOMMS_EXPORT_PARQUET"
 AUDIT_LOG_DIR = "OCOMMS_AUDIT_LOG_DIR"
 AUDIT_LOG_SECRET = "AUDIT_LOG_SECRET"
@@ -43,6 +44,9 @@ class Variable:
 VARIABLES: tuple[Variable, ...] = (
     Variable(DATABASE_URL, None, "the ocomms database the exports read"),
     Variable(EXPORT_ROOT, None, "the directory that receives bundles"),
+    Variable(
+        RESTORE_DATABASE_URL, None, "the database restores write into (a role that may write)"
+    ),
     Variable(EXPORT_PARQUET, "false", "write Parquet copies by default"),
     Variable(AUDIT_LOG_DIR, None, "ocomms's audit log directory"),
     Variable(AUDIT_LOG_SECRET, None, "the HMAC key of ocomms's audit chain"),

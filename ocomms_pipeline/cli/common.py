@@ -8,6 +8,8 @@ import sys
 from ocomms_pipeline import settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+# A restore refuses with its own status: a script that restores and exports tells them apart.
+EXIT_RESTORE_REFUSED = 4
 
 DATABASE_HELP = {
     "help": f"ocomms database (default: ${settings.DATABASE_URL})",

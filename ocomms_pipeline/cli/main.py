@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ocomms_pipeline.cli import common
+from ocomms_pipeline.cli import restore as restore_cli
 from ocomms_pipeline.cli import retention as retention_cli
 from ocomms_pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from ocomms_pipeline.errors import ExportRefused
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000, help="port to serve on (%(default)s)")
     _add_request_commands(commands)
     retention_cli.add_parser(commands)
+    restore_cli.add_parser(commands)
     return parser
 
 
@@ -224,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _request_command(args)
     if args.command == "retention":
         return retention_cli.run(args)
+    if args.command == "restore":
+        return restore_cli.run(args)
     return EXIT_USAGE
 
 

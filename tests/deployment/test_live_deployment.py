@@ -7,17 +7,14 @@ per run) do the rest. Both processes are stopped by process group at the end.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
 import psycopg
 import pytest
 from dagster import DagsterRunStatus
@@ -34,14 +31,14 @@ from ..support.processes import (
     BIN,
     HOST,
     PROJECT,
+    deployment_environment,
     free_port,
     log_tails,
     start_process,
     stop_process,
+    wait_until_serving,
 )
 from ..support.requests_world import SECRET, audit_entries
-
-START_TIMEOUT = 240
 
 
 @dataclass(frozen=True)
@@ -52,60 +49,6 @@ class Deployment:
     audit_dir: Path
     sample: sample_data.SampleData
     logs: Path
-
-
-LOCATIONS = """
-{ workspaceOrError { __typename ... on Workspace { locationEntries {
-    name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }
-"""
-
-
-def _location_state(port: int) -> str | None:
-    """LOADED once the webserver has loaded the code location; None while it cannot answer."""
-    request = urllib.request.Request(
-        f"http://{HOST}:{port}/graphql",
-        json.dumps({"query": LOCATIONS}).encode(),
-        {"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            workspace = json.load(answer)["data"]["workspaceOrError"]
-    except (OSError, ValueError, KeyError):
-        return None
-    [entry] = workspace["locationEntries"]
-    loaded = entry["locationOrLoadError"] or {}
-    assert loaded.get("__typename") != "PythonError", loaded.get("message")
-    return entry["loadStatus"] if loaded.get("__typename") == "RepositoryLocation" else None
-
-
-def _wait_until_serving(port: int, processes: list[subprocess.Popen], logs: Path) -> None:
-    """Until the webserver answers GraphQL with the project's code location loaded."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        dead = [p.args[0] for p in processes if p.poll() is not None]
-        assert not dead, f"{dead} exited\n{log_tails(logs)}"
-        if _location_state(port) == "LOADED":
-            return
-        time.sleep(1)
-    raise AssertionError(f"no code location after {START_TIMEOUT} s\n{log_tails(logs)}")
-
-
-def _environment(url: str, base: Path) -> dict[str, str]:
-    home = base / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    # Create the SQLite storages once, here: the webserver and the daemon (and their code
-    # servers) starting together on an empty home race to stamp the same schema versions.
-    dg.DagsterInstance.from_config(str(home)).dispose()
-    return {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "OCOMMS_DATABASE_URL": url,
-        "OCOMMS_EXPORT_ROOT": str(base / "exports"),
-        "OCOMMS_AUDIT_LOG_DIR": str(base / "audit"),
-        "AUDIT_LOG_SECRET": SECRET,
-        "OCOMMS_REQUEST_SENSOR_INTERVAL_SECONDS": "1",
-    }
 
 
 @pytest.fixture(scope="module")
@@ -119,13 +62,13 @@ def deployment(admin_url, tmp_path_factory) -> Iterator[Deployment]:
             ddl.create_schema(conn)
             sample = sample_data.seed(conn)
         request_queue.init_db(url)
-        env, port = _environment(url, base), free_port()
+        env, port = deployment_environment(url, base), free_port()
         workspace = str(PROJECT / "workspace.yaml")
         webserver = [str(BIN / "dagster-webserver"), "-w", workspace, "-h", HOST, "-p", str(port)]
         processes.append(start_process(webserver, env, base, base / "webserver.log"))
         daemon = [str(BIN / "dagster-daemon"), "run", "-w", workspace]
         processes.append(start_process(daemon, env, base, base / "daemon.log"))
-        _wait_until_serving(port, processes, base)
+        wait_until_serving(port, processes, base)
         yield Deployment(port, url, base / "exports", base / "audit", sample, base)
     finally:
         for process in processes:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+
+import dagster as dg
+
+from .requests_world import SECRET
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
+START_TIMEOUT = 240
 
 
 def log_tails(logs: Path, lines: int = 30) -> str:
@@ -50,3 +58,57 @@ def stop_process(process: subprocess.Popen) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+LOCATIONS = """
+{ workspaceOrError { __typename ... on Workspace { locationEntries {
+    name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }
+"""
+
+
+def location_state(port: int) -> str | None:
+    """LOADED once the webserver has loaded the code location; None while it cannot answer."""
+    request = urllib.request.Request(
+        f"http://{HOST}:{port}/graphql",
+        json.dumps({"query": LOCATIONS}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            workspace = json.load(answer)["data"]["workspaceOrError"]
+    except (OSError, ValueError, KeyError):
+        return None
+    [entry] = workspace["locationEntries"]
+    loaded = entry["locationOrLoadError"] or {}
+    assert loaded.get("__typename") != "PythonError", loaded.get("message")
+    return entry["loadStatus"] if loaded.get("__typename") == "RepositoryLocation" else None
+
+
+def wait_until_serving(port: int, processes: list[subprocess.Popen], logs: Path) -> None:
+    """Until the webserver answers GraphQL with the project's code location loaded."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        dead = [p.args[0] for p in processes if p.poll() is not None]
+        assert not dead, f"{dead} exited\n{log_tails(logs)}"
+        if location_state(port) == "LOADED":
+            return
+        time.sleep(1)
+    raise AssertionError(f"no code location after {START_TIMEOUT} s\n{log_tails(logs)}")
+
+
+def deployment_environment(url: str, base: Path) -> dict[str, str]:
+    home = base / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    # Create the SQLite storages once, here: the webserver and the daemon (and their code
+    # servers) starting together on an empty home race to stamp the same schema versions.
+    dg.DagsterInstance.from_config(str(home)).dispose()
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "OCOMMS_DATABASE_URL": url,
+        "OCOMMS_EXPORT_ROOT": str(base / "exports"),
+        "OCOMMS_AUDIT_LOG_DIR": str(base / "audit"),
+        "AUDIT_LOG_SECRET": SECRET,
+        "OCOMMS_REQUEST_SENSOR_INTERVAL_SECONDS": "1",
+    }

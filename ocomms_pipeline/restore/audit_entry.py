@@ -1,0 +1,113 @@
+"""Restores in ocomms's audit log, beside the exports, so an organization's admins see them.
+
+ocomms's logger knows seven event types (``src/lib/audit-logger.ts``) and none is a restore;
+its viewer's API rejects a filter on any other type. The nearest is ``ADMIN_EXPORT_DATA``
+(an administrator's operation on the organization's data), so a restore is written as that
+type with ``details.action = "organization_restore"``, which tells it apart from the
+exports' ``organization_export``. A requester who is not an operator is an ``AUTHZ_FAILURE``.
+``userId`` is null (operators are not ocomms users); the principal is in ``details``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from ocomms_pipeline.errors import describe
+from ocomms_pipeline.requests import audit
+from ocomms_pipeline.restore.errors import RestoreFailed
+from ocomms_pipeline.restore.report import RestoreReport
+
+SOURCE = "ocomms-pipeline"
+ACTION = "organization_restore"
+RESTORED, REFUSED, FAILED, DRY_RUN = "restored", "refused", "failed", "dry_run"
+
+
+class AuditWriter(Protocol):
+    def append(
+        self,
+        event_type: str,
+        user_id: str | None,
+        organization_id: str | None,
+        details: dict[str, Any],
+    ) -> dict[str, Any]: ...
+
+
+def record(
+    log: AuditWriter,
+    organization_id: str | None,
+    requester: str,
+    decision: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One decision on a restore; ``organization_id`` None when the bundle named none."""
+    details: dict[str, Any] = {
+        "source": SOURCE,
+        "action": ACTION,
+        "decision": decision,
+        "requester": requester,
+    }
+    details.update({k: v for k, v in extra.items() if v is not None})
+    event = audit.AUTHZ_FAILURE if decision == "unauthorized" else audit.EXPORT_EVENT
+    return log.append(event, None, organization_id, details)
+
+
+def record_report(log: AuditWriter, report: RestoreReport, requester: str) -> dict[str, Any]:
+    """A finished restore, written before its transaction commits."""
+    return record(
+        log,
+        report.organization_id,
+        requester,
+        DRY_RUN if report.dry_run else RESTORED,
+        bundle=report.bundle,
+        rows=report.restored_rows,
+        usersCreated=len(report.users_created),
+        jobsToRequeue=len(report.requeue),
+    )
+
+
+class AuditUnwritable(RestoreFailed):
+    """The restore's own audit entry could not be written, so the restore was rolled back."""
+
+
+def before_commit(log: AuditWriter, requester: str) -> Callable[[RestoreReport], None]:
+    """The hook that audits a restore inside its transaction: no entry, no restore."""
+
+    def audit_it(report: RestoreReport) -> None:
+        try:
+            record_report(log, report, requester)
+        except (audit.AuditError, OSError) as error:
+            raise AuditUnwritable(
+                f"the audit log cannot be written, nothing restored: {describe(error)}"
+            ) from None
+
+    return audit_it
+
+
+def record_quietly(log: AuditWriter, *args: Any, **extra: Any) -> str | None:
+    """Record an outcome that is already decided; the reason it could not be, if not."""
+    try:
+        record(log, *args, **extra)
+    except (audit.AuditError, OSError) as error:
+        return f"the audit log cannot be written: {describe(error)}"
+    return None
+
+
+class DirectoryLog:
+    """The audit log as the CLI reaches it: a directory and the chain's key, no Dagster."""
+
+    def __init__(self, directory: Path, secret: str) -> None:
+        self.directory = directory
+        self.secret = secret
+
+    def append(
+        self,
+        event_type: str,
+        user_id: str | None,
+        organization_id: str | None,
+        details: dict[str, Any],
+    ) -> dict[str, Any]:
+        return audit.append(
+            self.directory, self.secret, event_type, user_id, organization_id, details
+        )
