@@ -28,6 +28,7 @@ RETENTION_MAX_AGE_DAYS = "OCOMMS_RETENTION_MAX_AGE_DAYS"
 RETENTION_STAGING_MAX_AGE_HOURS = "OCOMMS_RETENTION_STAGING_MAX_AGE_HOURS"
 RETENTION_CRON = "OCOMMS_RETENTION_CRON"
 RETENTION_TIMEZONE = "OCOMMS_RETENTION_TIMEZONE"
+UPLOADS_DIR = "OCOMMS_UPLOADS_DIR"
 STATE_DIR = "OCOMMS_PIPELINE_STATE_DIR"
 ADMIN_DATABASE_URL = "OCOMMS_ADMIN_DATABASE_URL"
 
@@ -48,6 +49,7 @@ VARIABLES: tuple[Variable, ...] = (
         RESTORE_DATABASE_URL, None, "the database restores write into (a role that may write)"
     ),
     Variable(EXPORT_PARQUET, "false", "write Parquet copies by default"),
+    Variable(UPLOADS_DIR, None, "the directory ocomms's UPLOAD_DIR points to (uploaded files)"),
     Variable(AUDIT_LOG_DIR, None, "ocomms's audit log directory"),
     Variable(AUDIT_LOG_SECRET, None, "the HMAC key of ocomms's audit chain"),
     Variable(REQUEST_SENSOR_INTERVAL, "30", "minimum seconds between request-sensor ticks"),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.bundle import uploads
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class ExportState:
     unknown_tables: list[str] = field(default_factory=list)
     parquet: bool = False
     problems: list[dict[str, str]] = field(default_factory=list)  # findings.Problem as JSON
+    files: dict[str, Any] = field(default_factory=uploads.not_included)  # the uploaded files
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,4 +101,5 @@ def manifest(state: ExportState, finished: datetime) -> dict[str, Any]:
         },
         "not_exported_tables": state.not_exported_tables,
         "unknown_tables": state.unknown_tables,
+        "files": state.files,
     }

@@ -19,6 +19,7 @@ from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.bundle.publish import staged_export
 from ocomms_pipeline.bundle.state import ExportState, load_state, manifest
 from ocomms_pipeline.checks.findings import Check, Problem
+from ocomms_pipeline.checks.uploaded_files import check_uploaded_files
 from ocomms_pipeline.checks.verification import check_json_file, check_parquet_file
 
 FILE_CHECK_THREADS = 2
@@ -51,7 +52,8 @@ def _file_problems(staging: Path, state: ExportState) -> list[Problem]:
     Reading is hashing, which releases the GIL, so two threads read the largest table's
     file and the others side by side.
     """
-    entries = manifest(state, datetime.now(UTC))["tables"]
+    document = manifest(state, datetime.now(UTC))
+    entries = document["tables"]
 
     def one(item: tuple[str, dict[str, Any]]) -> list[Problem]:
         name, entry = item
@@ -59,7 +61,7 @@ def _file_problems(staging: Path, state: ExportState) -> list[Problem]:
 
     with ThreadPoolExecutor(max_workers=FILE_CHECK_THREADS) as pool:
         found = list(pool.map(one, entries.items()))
-    return [p for problems in found for p in problems]
+    return [p for problems in found for p in problems] + check_uploaded_files(staging, document)
 
 
 def _metadata(state: ExportState, table: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from ocomms_pipeline.checks import references
 from ocomms_pipeline.checks.findings import Check, Problem
 from ocomms_pipeline.checks.references import ReferenceSpill
 from ocomms_pipeline.checks.row_scan import TableScan
+from ocomms_pipeline.checks.uploaded_files import check_uploaded_files, listed_names
 
 BUNDLE = "bundle"  # the "table" of problems that concern the bundle as a whole
 
@@ -112,7 +113,7 @@ def _expected_files(manifest: dict[str, Any]) -> set[str]:
         files.add(entry["file"])
         if entry.get("parquet"):
             files.add(entry["parquet"]["file"])
-    return files
+    return files | listed_names(manifest)
 
 
 def _bundle_problems(path: Path, manifest: dict[str, Any]) -> list[Problem]:
@@ -167,6 +168,7 @@ def verify_bundle(path: Path) -> list[Problem]:
     except ValueError as error:
         return [Problem(BUNDLE, Check.FILE_CHECKSUMS, f"{bundle.MANIFEST} is not JSON: {error}")]
     problems = _bundle_problems(path, manifest)
+    problems += check_uploaded_files(path, manifest)
     with tempfile.TemporaryDirectory(prefix="ocomms-verify-") as spill:
         problems += _table_problems(path, manifest, Path(spill))
         for unresolved in references.resolve(Path(spill)):

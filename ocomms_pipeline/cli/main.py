@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also write parquet/<table>.parquet (default: $OCOMMS_EXPORT_PARQUET)",
     )
     export.add_argument(
+        "--uploads-dir",
+        type=Path,
+        default=None,
+        help="ocomms's UPLOAD_DIR, whose files the bundle carries (default: $OCOMMS_UPLOADS_DIR)",
+    )
+    export.add_argument(
         "--archive",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -138,6 +144,7 @@ def _export(args: argparse.Namespace) -> int:
             quiet=not args.verbose,
             parquet=args.parquet,
             archive=args.archive,
+            uploads_dir=args.uploads_dir.expanduser().resolve() if args.uploads_dir else None,
         )
     except ExportRefused as refusal:
         print(f"refused: {refusal}", file=sys.stderr)

@@ -41,6 +41,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--operator", default="cli", help="recorded in the audit log as operator:<NAME>"
     )
+    parser.add_argument(
+        "--uploads-dir",
+        type=Path,
+        help="the target's uploads directory (its UPLOAD_DIR): the bundle's files go there",
+    )
     parser.add_argument("--scratch-dir", type=Path, help="where a zip is unpacked (default: tmp)")
 
 
@@ -74,6 +79,7 @@ def _restore(args: argparse.Namespace, url: str, requester: str) -> int:
             dry_run=args.dry_run,
             scratch=args.scratch_dir,
             before_commit=None if log is None else audit_entry.before_commit(log, requester),
+            uploads_dir=args.uploads_dir.expanduser() if args.uploads_dir else None,
         )
     except (RestoreRefused, RestoreFailed) as error:
         refused = isinstance(error, RestoreRefused)

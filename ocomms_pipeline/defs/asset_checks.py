@@ -1,4 +1,4 @@
-"""The bundle checks as Dagster asset checks: four blocking ones and a warning per table.
+"""The bundle checks as Dagster asset checks: four blocking ones and warnings.
 
 They are evaluated by the publish op on the staged files, before publication, so a bundle
 that fails a check is never published: the staging is removed and the run fails with the
@@ -17,6 +17,7 @@ import dagster as dg
 
 from ocomms_pipeline import catalog
 from ocomms_pipeline.bundle.state import ExportState
+from ocomms_pipeline.catalog.uploads import UPLOAD_TABLES
 from ocomms_pipeline.checks.findings import DESCRIPTIONS, Check
 from ocomms_pipeline.checks.staged import CheckOutcome
 from ocomms_pipeline.defs.asset_keys import table_key
@@ -26,6 +27,13 @@ SCHEMA_KNOWN = "schema_known"
 SCHEMA_KNOWN_DESCRIPTION = (
     "Warns when the database has columns the catalog does not know (an ocomms upgrade): they "
     "are not exported until the catalog classifies them."
+)
+
+FILES_INCLUDED = "files_included"
+FILES_INCLUDED_DESCRIPTION = (
+    "Warns when files the table's rows point at could not be put in the bundle (missing on "
+    "disk, a size that differs from the row's, an unsafe path): the manifest's "
+    "files.not_included lists each with the row's id and the reason."
 )
 
 
@@ -43,7 +51,13 @@ def check_specs() -> list[dg.AssetCheckSpec]:
         )
         for t in catalog.exported_tables()
     ]
-    return blocking + drift
+    files = [
+        dg.AssetCheckSpec(
+            FILES_INCLUDED, asset=table_key(name), description=FILES_INCLUDED_DESCRIPTION
+        )
+        for name in UPLOAD_TABLES
+    ]
+    return blocking + drift + files
 
 
 def output_name(table: str, check: str) -> str:
@@ -79,6 +93,41 @@ def _schema_results(state: ExportState) -> Iterator[dg.AssetCheckResult]:
         )
 
 
+def _files_results(state: ExportState) -> Iterator[dg.AssetCheckResult]:
+    """How many referenced files of each table the bundle could not carry, and why."""
+    section = state.files
+    missing = section.get("not_included", []) if section.get("included") else []
+    for name in UPLOAD_TABLES:
+        mine = [m for m in missing if m.get("table") == name]
+        copied = [
+            f
+            for f in section.get("files", [])
+            if any(r.get("table") == name for r in f.get("referenced_by", []))
+        ]
+        if not section.get("included"):
+            description = f"files not included: {section.get('reason')}"
+        elif mine:
+            description = (
+                f"{len(mine):,} referenced file(s) not included; first: {mine[0]['reason']}"
+            )
+        else:
+            description = None
+        yield dg.AssetCheckResult(
+            asset_key=table_key(name),
+            check_name=FILES_INCLUDED,
+            passed=not mine,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "partition": state.organization_id,
+                "files_included": bool(section.get("included")),
+                "files": len(copied),
+                "not_included": len(mine),
+                "examples": dg.MetadataValue.json(mine[:SHOWN_REASONS]),
+            },
+            description=description,
+        )
+
+
 def _result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     metadata = {k: v for k, v in outcome.metadata.items() if v is not None}
     if outcome.reasons:
@@ -97,7 +146,11 @@ def check_results(
     state: ExportState, outcomes: list[CheckOutcome], selected: Collection[str]
 ) -> Iterator[dg.AssetCheckResult]:
     """The results of the checks this run selected; every check was evaluated either way."""
-    results = [*(_result(o) for o in outcomes), *_schema_results(state)]
+    results = [
+        *(_result(o) for o in outcomes),
+        *_schema_results(state),
+        *_files_results(state),
+    ]
     for result in results:
         if output_name(result.asset_key.path[-1], result.check_name) in selected:
             yield result

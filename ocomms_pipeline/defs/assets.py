@@ -111,6 +111,7 @@ def export_tables(
             lock_timeout_seconds=database.lock_timeout_seconds,
             parquet=parquet,
             connections=database.export_connections,
+            uploads_dir=storage.uploads_path(),
         )
     except (ExportError, psycopg.Error, OSError) as error:
         raise failure(error) from None

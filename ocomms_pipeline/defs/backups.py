@@ -70,7 +70,12 @@ class BatchReport:
 
 
 def back_up_one(
-    database: OcommsDatabase, root: Path, organization_id: str, requested_by: str, run_id: str
+    database: OcommsDatabase,
+    root: Path,
+    organization_id: str,
+    requested_by: str,
+    run_id: str,
+    uploads_dir: Path | None = None,
 ) -> Published:
     """Export one organization in its own snapshot and publish it; raises on any failure."""
     org = identifiers.organization_id(organization_id)
@@ -81,6 +86,7 @@ def back_up_one(
         root,
         run_id,
         lock_timeout_seconds=database.lock_timeout_seconds,
+        uploads_dir=uploads_dir,
     )
     checked = check_staged(root, org, run_id)
     if checked.problem:
@@ -121,7 +127,12 @@ def back_up_organizations(
         started = time.monotonic()
         try:
             published = back_up_one(
-                database, storage.path, organization_id, config.requested_by, context.run_id
+                database,
+                storage.path,
+                organization_id,
+                config.requested_by,
+                context.run_id,
+                storage.uploads_path(),
             )
         except Exception as error:
             reason = failures.reason(error)

@@ -44,6 +44,17 @@ class ExportStorage(dg.ConfigurableResource):
         "(true/false, default false). A run's own parquet setting wins.",
     )
 
+    uploads_dir: str | None = Field(
+        default=None,
+        description="The directory ocomms's UPLOAD_DIR points to (attachments/, avatars/, "
+        "emoji/); unset: OCOMMS_UPLOADS_DIR. Without either, bundles carry no files.",
+    )
+
+    def uploads_path(self) -> Path | None:
+        """Where the uploaded files are read from, read when a run starts; None: no files."""
+        text = self.uploads_dir or settings.value(settings.UPLOADS_DIR)
+        return Path(text).expanduser().resolve() if text else None
+
     def parquet_by_default(self) -> bool:
         """This deployment's default, read when a run starts (not when the code loads)."""
         if self.parquet is not None:

@@ -43,11 +43,27 @@ class RestoreConfig(dg.Config):
     dry_run: bool = Field(
         default=False, description="Check and insert everything, then roll back: nothing changes."
     )
+    uploads_dir: str | None = Field(
+        default=None,
+        description="The target's uploads directory (its ocomms UPLOAD_DIR), as the run sees "
+        "it: the bundle's files go there, never over a different file. None: no files restored.",
+    )
 
 
-def restore_run_config(bundle_path: str | Path, requested_by: str, dry_run: bool = False) -> dict:
+def restore_run_config(
+    bundle_path: str | Path,
+    requested_by: str,
+    dry_run: bool = False,
+    uploads_dir: str | Path | None = None,
+) -> dict:
     """The run config of one restore, for the launchpad, GraphQL and tests."""
-    config = {"bundle_path": str(bundle_path), "requested_by": requested_by, "dry_run": dry_run}
+    config: dict[str, Any] = {
+        "bundle_path": str(bundle_path),
+        "requested_by": requested_by,
+        "dry_run": dry_run,
+    }
+    if uploads_dir is not None:
+        config["uploads_dir"] = str(uploads_dir)
     return {"ops": {RESTORE_OP: {"config": config}}}
 
 
@@ -91,6 +107,7 @@ def _metadata(report: RestoreReport) -> dict[str, Any]:
         "users_created_without_credentials": dg.MetadataValue.int(len(report.users_created)),
         "jobs_to_requeue": dg.MetadataValue.json([vars(job) for job in report.requeue]),
         "tables": dg.MetadataValue.json([vars(t) for t in report.tables]),
+        "files": dg.MetadataValue.json(report.files),
         "summary": dg.MetadataValue.md("\n".join(f"    {line}" for line in report.lines())),
     }
 
@@ -108,6 +125,7 @@ def _restore(
             dry_run=config.dry_run,
             lock_timeout_seconds=database.lock_timeout_seconds,
             before_commit=audit_entry.before_commit(log, requester),
+            uploads_dir=Path(config.uploads_dir).expanduser() if config.uploads_dir else None,
         )
     except RestoreRefused as refusal:
         _refuse(

@@ -23,7 +23,7 @@ from ocomms_pipeline.checks import references
 from ocomms_pipeline.checks.findings import Check, Problem
 from ocomms_pipeline.checks.row_scan import SecretValues
 from ocomms_pipeline.export import schema_drift as drift
-from ocomms_pipeline.export import scoping, user_closure
+from ocomms_pipeline.export import scoping, uploads, user_closure
 from ocomms_pipeline.export.key_ranges import DEFAULT_PARTS, KeyRange, PartPolicy
 from ocomms_pipeline.export.memory import keep_memory_flat
 from ocomms_pipeline.export.owner_gate import Grant, authorize
@@ -157,11 +157,13 @@ def export_organization(
     parquet: bool = False,
     connections: int = 1,
     parts: PartPolicy = DEFAULT_PARTS,
+    uploads_dir: Path | None = None,
 ) -> ExportState:
     """Write every exported table of the organization into staging; return the state.
 
     With ``connections`` > 1 tables, and key ranges of the large ones (as ``parts`` decides),
-    are read in parallel on connections sharing the snapshot.
+    are read in parallel on connections sharing the snapshot. With ``uploads_dir`` the files
+    the staged rows point at are copied in too, after the snapshot's connections are released.
     On any failure the staging directory is removed before the error propagates.
     """
     keep_memory_flat()
@@ -198,8 +200,13 @@ def export_organization(
             staging.mkdir(parents=True, exist_ok=False)
             try:
                 _stream_all_tables(pool, state, settings, schema, parts, sizes, early)
-                bundle.write_json(staging / bundle.STATE_FILE, state.to_json())
             except BaseException:
                 bundle.discard(staging)
                 raise
+    try:
+        state.files = uploads.stage_uploads(staging, state.tables, uploads_dir)
+        bundle.write_json(staging / bundle.STATE_FILE, state.to_json())
+    except BaseException:
+        bundle.discard(staging)
+        raise
     return state

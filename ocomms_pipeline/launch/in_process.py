@@ -85,6 +85,7 @@ def run_export(
     parquet: bool | None = None,
     archive: bool = True,
     decide_first: bool = True,
+    uploads_dir: Path | None = None,
 ) -> ExportOutcome:
     """Export one organization synchronously; refusals and errors come back as outcomes.
 
@@ -111,8 +112,13 @@ def run_export(
         None if archive else [k for k in job.asset_layer.executable_asset_keys if k != ARCHIVE_KEY]
     )
     resources: dict[str, Any] = {}
+    storage: dict[str, Any] = {}
     if export_root is not None:
-        resources["storage"] = {"config": {"root": str(export_root)}}
+        storage["root"] = str(export_root)
+    if uploads_dir is not None:
+        storage["uploads_dir"] = str(uploads_dir)
+    if storage:
+        resources["storage"] = {"config": storage}
     database: dict[str, Any] = {}
     if database_url is not None:
         database["url"] = database_url

@@ -57,6 +57,8 @@ class RestoreReport:
     users_created: list[str] = field(default_factory=list)
     requeue: list[QueuedRow] = field(default_factory=list)
     seconds: float = 0.0
+    files: dict[str, Any] = field(default_factory=dict)  # restore.uploads.FilePlan.to_json
+    files_line: str | None = None
 
     @property
     def restored_rows(self) -> int:
@@ -71,6 +73,8 @@ class RestoreReport:
         out = [f"{head}: {self.restored_rows:,} rows in {self.seconds:.1f} s"]
         width = max((len(t.table) for t in self.tables), default=5)
         out += [f"  {t.table:<{width}}  {_table_line(t)}" for t in self.tables]
+        if self.files_line:
+            out.append(self.files_line)
         if self.users_created:
             out.append(
                 f"{len(self.users_created)} user(s) created without credentials (no password, "

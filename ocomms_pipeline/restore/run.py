@@ -25,7 +25,7 @@ from ocomms_pipeline.errors import ExportRefused, describe
 from ocomms_pipeline.export import memory
 from ocomms_pipeline.export.scoping import quote
 from ocomms_pipeline.postgres.snapshots import connect
-from ocomms_pipeline.restore import bundle_source, conflicts, rows
+from ocomms_pipeline.restore import bundle_source, conflicts, rows, uploads
 from ocomms_pipeline.restore.bundle_source import OpenBundle, open_bundle
 from ocomms_pipeline.restore.errors import RestoreError, RestoreFailed, RestoreRefused
 from ocomms_pipeline.restore.plan import TablePlan, Withheld, plan
@@ -42,12 +42,14 @@ def restore_bundle(
     scratch: Path | None = None,
     lock_timeout_seconds: float = 30.0,
     before_commit: Callable[[RestoreReport], None] | None = None,
+    uploads_dir: Path | None = None,
 ) -> RestoreReport:
     """Restore the bundle at ``source`` (directory or zip); raises RestoreRefused/Failed.
 
     ``before_commit`` sees the finished report while the transaction is still open (not in
     a dry run): the audit entry is written there, so a restore whose audit cannot be written
-    rolls back, and no restore goes unaudited.
+    rolls back, and no restore goes unaudited. The bundle's files go into ``uploads_dir``
+    (none without it), written just before the commit and removed if it does not happen.
     """
     started = time.monotonic()
     memory.keep_memory_flat()
@@ -60,7 +62,9 @@ def restore_bundle(
             opened.organization_id, opened.organization_name, str(source), dry_run
         )
         try:
-            _in_transaction(opened, database_url, report, lock_timeout_seconds, before_commit)
+            _in_transaction(
+                opened, database_url, report, lock_timeout_seconds, before_commit, uploads_dir
+            )
         except RestoreError as error:
             error.organization_id = opened.organization_id
             raise
@@ -74,21 +78,35 @@ def _in_transaction(
     report: RestoreReport,
     lock_timeout_seconds: float,
     before_commit: Callable[[RestoreReport], None] | None,
+    uploads_dir: Path | None,
 ) -> None:
+    plan = uploads.FilePlan(uploads_dir)
     try:
         with connect(url) as conn:
             try:
                 conn.execute(f"SET lock_timeout = '{int(lock_timeout_seconds * 1000)}ms'")
                 _restore(conn, opened, report)
+                plan = uploads.plan_files(opened.path, opened.manifest, uploads_dir)
+                report.files = plan.to_json()
+                report.files_line = plan.line(report.dry_run)
                 if report.dry_run:
                     conn.rollback()
                     return
+                uploads.place_files(opened.path, plan)
                 if before_commit is not None:
                     before_commit(report)
             except BaseException:
+                uploads.remove_written(plan)
                 _rollback_quietly(conn)
                 raise
-            _commit(conn, opened)
+            try:
+                _commit(conn, opened)
+            except RestoreFailed:
+                # The outcome of the COMMIT is unknown: keep the files, as the rows may be in.
+                raise
+            except BaseException:
+                uploads.remove_written(plan)
+                raise
     except psycopg.errors.IntegrityError as error:
         raise RestoreRefused(f"the target refused a row: {_pg_line(error)}") from None
     except (psycopg.Error, OSError) as error:
