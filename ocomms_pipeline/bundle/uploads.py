@@ -89,13 +89,21 @@ def _open_at(name: str, flags: int, directory: int) -> int:
     try:
         return os.open(name, flags, dir_fd=directory)
     except OSError as error:
-        if error.errno in (errno.ELOOP, errno.EMLINK):
+        if error.errno in (errno.ELOOP, errno.EMLINK, errno.ENOTDIR) and _is_link(name, directory):
             raise Unreadable("a symbolic link on the way: not followed") from None
         if error.errno == errno.ENOENT:
             raise Unreadable("missing on disk") from None
         if error.errno == errno.ENOTDIR:
             raise Unreadable("missing on disk (a component is not a directory)") from None
         raise Unreadable(f"unreadable: {os.strerror(error.errno or 0)}") from None
+
+
+def _is_link(name: str, directory: int) -> bool:
+    """Whether ``name`` is a link (O_DIRECTORY with O_NOFOLLOW says ENOTDIR, not ELOOP)."""
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def copy_to(fd: int, target: Path) -> Copied:
