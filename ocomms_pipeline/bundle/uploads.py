@@ -106,25 +106,41 @@ def _is_link(name: str, directory: int) -> bool:
         return False
 
 
-def copy_to(fd: int, target: Path) -> Copied:
-    """Stream the open file into ``target`` (which must not exist), hashing on the way."""
+def new_buffer() -> bytearray:
+    """One copy buffer, reused for every file: a fresh megabyte per small file costs more
+    than the file."""
+    return bytearray(_CHUNK)
+
+
+def copy_to(fd: int, target: Path, buffer: bytearray | None = None) -> Copied:
+    """Stream the open file into ``target`` (which must not exist), hashing on the way.
+
+    The copy is synced before it counts: the bundle is published by a rename that promises
+    complete files, as the table files are.
+    """
     digest = hashlib.sha256()
-    buffer = bytearray(_CHUNK)
+    buffer = new_buffer() if buffer is None else buffer
     view = memoryview(buffer)
     size = 0
     target.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     out = os.open(target, flags, 0o644)
     try:
-        with open(out, "wb", buffering=0, closefd=False) as writer:
-            while read := os.readv(fd, [buffer]):
-                digest.update(view[:read])
-                writer.write(view[:read])
-                size += read
+        while read := os.readv(fd, [buffer]):
+            digest.update(view[:read])
+            _write_all(out, view[:read])
+            size += read
         os.fsync(out)
     finally:
+        view.release()
         os.close(out)
     return Copied(size, digest.hexdigest())
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    """A raw write may take part of the data; loop until all of it is written."""
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 def hash_open(fd: int) -> Copied:

@@ -28,6 +28,7 @@ class _Stager:
         self.copied: dict[str, dict[str, Any]] = {}  # bundle path -> manifest entry
         self.refused: dict[str, str] = {}  # relative path -> reason, for repeated references
         self.missing: list[dict[str, Any]] = []
+        self.buffer = files.new_buffer()
 
     def take(self, upload: UploadColumn, row: dict[str, Any]) -> None:
         value = row.get(upload.column)
@@ -67,7 +68,7 @@ class _Stager:
                     f"{size:,} bytes on disk, {upload.table}.{upload.size_column} says "
                     f"{claimed:,}: not copied"
                 )
-            copied = files.copy_to(fd, self.staging / name)
+            copied = files.copy_to(fd, self.staging / name, self.buffer)
         finally:
             os.close(fd)
         self.copied[name] = {
