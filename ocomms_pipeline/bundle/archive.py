@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ocomms_pipeline.bundle import files as bundle
+from ocomms_pipeline.bundle import uploads
 from ocomms_pipeline.errors import ExportError
 
 SUFFIX = ".zip"
@@ -67,8 +68,10 @@ def _entry_time(manifest: dict[str, Any]) -> tuple[int, int, int, int, int, int]
 
 def _pack(zf: zipfile.ZipFile, source: Path, name: str, when: tuple, expected: str | None) -> None:
     info = zipfile.ZipInfo(name, date_time=when)
-    # Parquet files are already compressed (zstd): deflating them again costs time for nothing.
-    stored = name.endswith(".parquet")
+    # Parquet files are already compressed (zstd), and uploaded files mostly are (images,
+    # PDFs, archives): deflating them again costs time for nothing.
+    inner = name.split("/", 1)[-1]
+    stored = name.endswith(".parquet") or inner.startswith(f"{uploads.FILES_DIR}/")
     info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     digest = hashlib.sha256()

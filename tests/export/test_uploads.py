@@ -15,9 +15,12 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
+from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.bundle.archive import archive_path
 from ocomms_pipeline.catalog.uploads import UPLOAD_COLUMNS, relative_path
 from ocomms_pipeline.checks.verification import verify_bundle
+from ocomms_pipeline.definitions import defs
+from ocomms_pipeline.defs.backups import BACKUP_JOB, backup_run_config
 
 from ..support.exports import export, read_manifest, read_table
 from ..support.uploads import bundle_files, write_uploads
@@ -164,3 +167,28 @@ def test_verify_finds_a_changed_or_extra_file(make_database, tmp_path: Path):
     assert f"{table}: file_checksums: {entry['file']}: size or sha256 differs" in " ".join(lines)
     assert "bundle: file_checksums: unexpected file files/stray.bin" in lines
     assert json.dumps(lines)
+
+
+def test_the_nightly_backup_reads_the_uploads_directory_from_the_environment(
+    make_database, tmp_path: Path, monkeypatch
+):
+    source = make_database()
+    uploads = tmp_path / "uploads"
+    on_disk = write_uploads(source.url, uploads)
+    root = tmp_path / "exports"
+    monkeypatch.setenv("OCOMMS_DATABASE_URL", source.url)
+    monkeypatch.setenv("OCOMMS_EXPORT_ROOT", str(root))
+    monkeypatch.setenv("OCOMMS_UPLOADS_DIR", str(uploads))
+    orgs = sorted(source.sample.orgs.values())
+
+    result = defs.resolve_job_def(BACKUP_JOB).execute_in_process(
+        run_config=backup_run_config(orgs, "operator:nightly-backup"),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+
+    assert result.success
+    for org in orgs:
+        (published,) = bundle.finished_bundles(root, org)
+        files = bundle_files(published)
+        assert files and set(files) == _referenced(published)
+        assert all(on_disk[name] == data for name, data in files.items())
