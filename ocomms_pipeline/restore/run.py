@@ -4,8 +4,9 @@ In order: the manifest (before connecting), the target's schema against the bund
 (``plan``), the organization must not exist there, the bundle's own checks over every file,
 the keys the target already has (``conflicts``), then every table through one COPY each,
 parents first, then the uploaded files (``uploads``: planned, written just before the
-commit). Any refusal or error rolls the transaction back, so the target is exactly as it was; ``dry_run`` does all of it,
-every row included, and rolls back at the end, so it proves the restore would succeed.
+commit). Any refusal or error rolls the transaction back, so the target is exactly as it
+was; ``dry_run`` does all of it, every row included, and rolls back at the end, so it
+proves the restore would succeed.
 No superuser is needed: foreign keys and triggers stay on and are satisfied by the order.
 """
 
