@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterator
 import dagster as dg
 
 from ocomms_pipeline import catalog
+from ocomms_pipeline.bundle import uploads
 from ocomms_pipeline.bundle.state import ExportState
 from ocomms_pipeline.catalog.uploads import UPLOAD_TABLES
 from ocomms_pipeline.checks.findings import DESCRIPTIONS, Check
@@ -112,10 +113,12 @@ def _files_results(state: ExportState) -> Iterator[dg.AssetCheckResult]:
             )
         else:
             description = None
+        # Unconfigured is a choice; a configured directory that is not there is a fault.
+        absent = not section.get("included") and section.get("reason") != uploads.NOT_CONFIGURED
         yield dg.AssetCheckResult(
             asset_key=table_key(name),
             check_name=FILES_INCLUDED,
-            passed=not mine,
+            passed=not mine and not absent,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "partition": state.organization_id,

@@ -140,12 +140,36 @@ def test_faults_are_listed_not_fatal_and_nothing_outside_is_opened(make_database
 
 def test_without_an_uploads_directory_the_manifest_says_so(seeded_db, tmp_path: Path):
     organization = seeded_db.sample.orgs[seeded_db.sample.main_org]
-    outcome = export(seeded_db.url, organization, OPERATOR, tmp_path / "out")
+    instance = dg.DagsterInstance.ephemeral()
+    outcome = export(seeded_db.url, organization, OPERATOR, tmp_path / "out", instance=instance)
 
     assert outcome.success, outcome.reason
     section = read_manifest(outcome.bundle_path)["files"]
     assert section["included"] is False and "OCOMMS_UPLOADS_DIR" in section["reason"]
     assert not (outcome.bundle_path / "files").exists()
+    assert all(ev.passed for ev in _files_checks(instance, outcome.run_id).values())
+
+
+def test_a_configured_directory_that_is_not_there_warns(seeded_db, tmp_path: Path):
+    organization = seeded_db.sample.orgs[seeded_db.sample.main_org]
+    instance = dg.DagsterInstance.ephemeral()
+    outcome = export(
+        seeded_db.url,
+        organization,
+        OPERATOR,
+        tmp_path / "out",
+        uploads_dir=tmp_path / "not-mounted",
+        instance=instance,
+    )
+
+    assert outcome.success, outcome.reason
+    section = read_manifest(outcome.bundle_path)["files"]
+    assert section == {
+        "included": False,
+        "reason": "the uploads directory 'not-mounted' does not exist",
+    }
+    checks = _files_checks(instance, outcome.run_id)
+    assert checks and not any(ev.passed for ev in checks.values())
 
 
 def test_verify_finds_a_changed_or_extra_file(make_database, tmp_path: Path):
