@@ -99,15 +99,15 @@ def _restore(args: argparse.Namespace, url: str, requester: str) -> int:
     return EXIT_OK
 
 
-def _audit_log() -> audit_entry.DirectoryLog | None:
+def _audit_log() -> audit.DirectoryLog | None:
     directory, secret = settings.value(AUDIT_DIR_ENV), settings.value(AUDIT_SECRET_ENV)
     if not directory or not secret:
         return None
-    return audit_entry.DirectoryLog(Path(directory).expanduser(), secret)
+    return audit.DirectoryLog(Path(directory).expanduser(), secret)
 
 
 def _audit(
-    log: audit_entry.DirectoryLog | None,
+    log: audit.DirectoryLog | None,
     organization: str | None,
     requester: str,
     decision: str,

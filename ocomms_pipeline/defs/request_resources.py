@@ -119,11 +119,5 @@ class AuditLog(dg.ConfigurableResource):
         organization_id: str | None,
         details: dict[str, Any],
     ) -> dict[str, Any]:
-        return audit.append(
-            Path(self.directory).expanduser(),
-            self.secret,
-            event_type,
-            user_id,
-            organization_id,
-            details,
-        )
+        log = audit.DirectoryLog(Path(self.directory).expanduser(), self.secret)
+        return log.append(event_type, user_id, organization_id, details)

@@ -59,6 +59,26 @@ class AuditAppender(Protocol):
     ) -> dict[str, Any]: ...
 
 
+SOURCE = "ocomms-pipeline"  # details.source of every entry this project writes
+
+
+class DirectoryLog:
+    """The audit log as a directory and the chain's key: what every writer here appends to."""
+
+    def __init__(self, directory: Path, secret: str) -> None:
+        self.directory = directory
+        self.secret = secret
+
+    def append(
+        self,
+        event_type: str,
+        user_id: str | None,
+        organization_id: str | None,
+        details: dict[str, Any],
+    ) -> dict[str, Any]:
+        return append(self.directory, self.secret, event_type, user_id, organization_id, details)
+
+
 class AuditError(Exception):
     """The audit log cannot be appended to safely (damaged last line, unwritable directory)."""
 

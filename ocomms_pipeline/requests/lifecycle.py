@@ -21,7 +21,6 @@ from ocomms_pipeline.requests.audit import AuditAppender
 from ocomms_pipeline.requests.outcomes import RunOutcome, refusal_status
 from ocomms_pipeline.requests.queue import ExportRequest, Finish
 
-SOURCE = "ocomms-pipeline"
 _CLAIM_LIMIT = 100
 
 
@@ -35,7 +34,7 @@ def _claimed(value: str, check: Any) -> str | None:
 
 def _details(request: ExportRequest, decision: str, **extra: Any) -> dict[str, Any]:
     details: dict[str, Any] = {
-        "source": SOURCE,
+        "source": audit.SOURCE,
         "action": "organization_export",
         "decision": decision,
         "requestId": request.key,

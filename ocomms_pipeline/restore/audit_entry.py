@@ -11,31 +11,19 @@ exports' ``organization_export``. A requester who is not an operator is an ``AUT
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ocomms_pipeline.errors import describe
 from ocomms_pipeline.requests import audit
 from ocomms_pipeline.restore.errors import RestoreFailed
 from ocomms_pipeline.restore.report import RestoreReport
 
-SOURCE = "ocomms-pipeline"
 ACTION = "organization_restore"
 RESTORED, REFUSED, FAILED, DRY_RUN = "restored", "refused", "failed", "dry_run"
 
 
-class AuditWriter(Protocol):
-    def append(
-        self,
-        event_type: str,
-        user_id: str | None,
-        organization_id: str | None,
-        details: dict[str, Any],
-    ) -> dict[str, Any]: ...
-
-
 def record(
-    log: AuditWriter,
+    log: audit.AuditAppender,
     organization_id: str | None,
     requester: str,
     decision: str,
@@ -43,7 +31,7 @@ def record(
 ) -> dict[str, Any]:
     """One decision on a restore; ``organization_id`` None when the bundle named none."""
     details: dict[str, Any] = {
-        "source": SOURCE,
+        "source": audit.SOURCE,
         "action": ACTION,
         "decision": decision,
         "requester": requester,
@@ -53,7 +41,9 @@ def record(
     return log.append(event, None, organization_id, details)
 
 
-def record_report(log: AuditWriter, report: RestoreReport, requester: str) -> dict[str, Any]:
+def record_report(
+    log: audit.AuditAppender, report: RestoreReport, requester: str
+) -> dict[str, Any]:
     """A finished restore, written before its transaction commits."""
     return record(
         log,
@@ -71,7 +61,7 @@ class AuditUnwritable(RestoreFailed):
     """The restore's own audit entry could not be written, so the restore was rolled back."""
 
 
-def before_commit(log: AuditWriter, requester: str) -> Callable[[RestoreReport], None]:
+def before_commit(log: audit.AuditAppender, requester: str) -> Callable[[RestoreReport], None]:
     """The hook that audits a restore inside its transaction: no entry, no restore."""
 
     def audit_it(report: RestoreReport) -> None:
@@ -85,29 +75,10 @@ def before_commit(log: AuditWriter, requester: str) -> Callable[[RestoreReport],
     return audit_it
 
 
-def record_quietly(log: AuditWriter, *args: Any, **extra: Any) -> str | None:
+def record_quietly(log: audit.AuditAppender, *args: Any, **extra: Any) -> str | None:
     """Record an outcome that is already decided; the reason it could not be, if not."""
     try:
         record(log, *args, **extra)
     except (audit.AuditError, OSError) as error:
         return f"the audit log cannot be written: {describe(error)}"
     return None
-
-
-class DirectoryLog:
-    """The audit log as the CLI reaches it: a directory and the chain's key, no Dagster."""
-
-    def __init__(self, directory: Path, secret: str) -> None:
-        self.directory = directory
-        self.secret = secret
-
-    def append(
-        self,
-        event_type: str,
-        user_id: str | None,
-        organization_id: str | None,
-        details: dict[str, Any],
-    ) -> dict[str, Any]:
-        return audit.append(
-            self.directory, self.secret, event_type, user_id, organization_id, details
-        )
