@@ -29,7 +29,8 @@ from ocomms_pipeline.defs.jobs import export_organization_job, export_run_config
 from ocomms_pipeline.defs.partitions import organizations
 from ocomms_pipeline.defs.request_resources import AuditLog, RequestQueue
 from ocomms_pipeline.errors import ExportRefused
-from ocomms_pipeline.export.owner_gate import check_requester
+from ocomms_pipeline.export.owner_gate import decide
+from ocomms_pipeline.postgres.snapshots import Reader
 from ocomms_pipeline.requests import lifecycle as request_lifecycle
 from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.requests.queue import ExportRequest
@@ -139,7 +140,7 @@ def reconcile(
 
 
 def gate_refusals(
-    url: str, pending: list[ExportRequest], runs: Mapping[str, str]
+    conn: psycopg.Connection, pending: list[ExportRequest], runs: Mapping[str, str]
 ) -> dict[str, ExportRefused]:
     """The owner gate's refusals among the rows about to get a run, read from membership.
 
@@ -152,7 +153,7 @@ def gate_refusals(
         if request_queue.invalid_reason(request) is not None or request.key in runs:
             continue
         try:
-            check_requester(url, request.organization_id, request.requested_by)
+            decide(Reader(conn), request.organization_id, request.requested_by)
         except ExportRefused as refusal:
             refusals[request.key] = refusal
     return refusals
@@ -183,7 +184,7 @@ def evaluate_requests(
             pending,
             runs,
             _known_partitions(instance, pending),
-            gate_refusals(queue.url, pending, runs),
+            gate_refusals(conn, pending, runs),
         )
         for request, reason in plan.invalid:
             request_lifecycle.reject_invalid(conn, log, request, reason)

@@ -93,7 +93,12 @@ def check_requester(
     without a run: a refused run would mark every asset of the organization as failed in
     Dagster's UI although its last bundle is good.
     """
+    with open_snapshot(url, lock_timeout_seconds=lock_timeout_seconds) as snapshot:
+        return decide(snapshot, organization_id, requested_by)
+
+
+def decide(reader: Reader, organization_id: str, requested_by: str) -> Grant:
+    """The gate's decision for claimed (unparsed) ids, on a connection the caller holds."""
     organization = identifiers.organization_id(organization_id)
     principal = identifiers.principal(requested_by)
-    with open_snapshot(url, lock_timeout_seconds=lock_timeout_seconds) as snapshot:
-        return authorize(snapshot, organization, principal)
+    return authorize(reader, organization, principal)

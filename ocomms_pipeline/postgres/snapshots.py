@@ -178,12 +178,11 @@ def _abandon(conn: psycopg.Connection) -> None:
     _drain(pgconn)
 
 
-class Snapshot:
-    """One read-only repeatable-read transaction; all reads of one export go through it."""
+class Reader:
+    """Queries on a connection the caller already holds, whatever its transaction."""
 
-    def __init__(self, conn: psycopg.Connection, info: SnapshotInfo) -> None:
+    def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
-        self.info = info
 
     def fetch_all(self, query: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
         with self.conn.cursor() as cur:
@@ -194,6 +193,14 @@ class Snapshot:
         with self.conn.cursor() as cur:
             cur.execute(query, params)
             return cur.fetchone()
+
+
+class Snapshot(Reader):
+    """One read-only repeatable-read transaction; all reads of one export go through it."""
+
+    def __init__(self, conn: psycopg.Connection, info: SnapshotInfo) -> None:
+        super().__init__(conn)
+        self.info = info
 
     def copy_chunks(
         self, query: str, params: Mapping[str, Any], chunk_bytes: int = COPY_CHUNK
