@@ -23,6 +23,7 @@ from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.checks import staged as checks
 from ocomms_pipeline.checks.findings import Check
 from ocomms_pipeline.checks.verification import verify_bundle
+from ocomms_pipeline.defs.asset_checks import CHECK_NAME
 from ocomms_pipeline.export.organization import export_organization
 from ocomms_pipeline.identifiers import principal
 
@@ -84,12 +85,14 @@ def test_a_sound_bundle_passes_verify_and_every_asset_check(sound):
     assert result.returncode == 0 and result.stdout == f"ok: {path}\n"
     org = read_manifest(path)["organization"]["id"]
     for table in catalog.exported_tables():
-        for check in Check:
-            key = dg.AssetCheckKey(dg.AssetKey(["ocomms", table.name]), str(check))
-            (record,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=5)
-            assert record.status.value == "SUCCEEDED", key
-            metadata = record.event.dagster_event.event_specific_data.metadata
-            assert metadata["partition"].value == org
+        key = dg.AssetCheckKey(dg.AssetKey(["ocomms", table.name]), CHECK_NAME)
+        (record,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=5)
+        assert record.status.value == "SUCCEEDED", key
+        metadata = record.event.dagster_event.event_specific_data.metadata
+        assert metadata["partition"].value == org
+        assert {str(check): metadata[str(check)].value for check in Check} == {
+            str(check): "passed" for check in Check
+        }
 
 
 def test_checksums_fail_when_a_byte_changes(broken):
@@ -226,17 +229,20 @@ def test_a_run_with_a_secret_or_a_dangling_reference_publishes_nothing(make_data
     outcome = export(db.url, acme, "operator:ops", tmp_path, instance=instance)
     assert outcome.outcome == "failed" and "bundle checks failed" in outcome.reason
     assert tree(tmp_path) in ([], [acme])
-    failed = {}
-    for table in ("messages",):
-        for check in Check:
-            key = dg.AssetCheckKey(dg.AssetKey(["ocomms", table]), str(check))
-            (record,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=5)
-            data = record.event.dagster_event.event_specific_data
-            assert data.metadata["partition"].value == acme
-            if not data.passed:
-                failed[str(check)] = data.metadata["problems"].value
+    key = dg.AssetCheckKey(dg.AssetKey(["ocomms", "messages"]), CHECK_NAME)
+    (record,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=5)
+    data = record.event.dagster_event.event_specific_data
+    assert data.metadata["partition"].value == acme
+    assert not data.passed and data.severity == dg.AssetCheckSeverity.ERROR
+    failed = {
+        str(check): data.metadata[str(check)].value
+        for check in Check
+        if data.metadata[str(check)].value != "passed"
+    }
     assert set(failed) == {"exported_columns_only", "references_resolve"}
-    (secret,) = failed["exported_columns_only"]
+    secret = failed["exported_columns_only"]
     assert secret.startswith("column 'content' holds a value of secret column invitations.id")
-    assert "ghostghostghostghostghos" in failed["references_resolve"][0]
-    assert sample.pending_invitation_ids["Acme"] not in json.dumps(failed)
+    assert "ghostghostghostghostghos" in failed["references_resolve"]
+    problems = data.metadata["problems"].value
+    assert [p.split(":")[0] for p in problems] == ["exported_columns_only", "references_resolve"]
+    assert sample.pending_invitation_ids["Acme"] not in json.dumps([failed, problems])

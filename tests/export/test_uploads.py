@@ -20,6 +20,7 @@ from ocomms_pipeline.bundle.archive import archive_path
 from ocomms_pipeline.catalog.uploads import UPLOAD_COLUMNS, relative_path
 from ocomms_pipeline.checks.verification import verify_bundle
 from ocomms_pipeline.definitions import defs
+from ocomms_pipeline.defs.asset_checks import CHECK_NAME, FILES_INCLUDED
 from ocomms_pipeline.defs.backups import BACKUP_JOB, backup_run_config
 
 from ..support.exports import export, read_manifest, read_table
@@ -43,7 +44,11 @@ def _files_checks(instance: dg.DagsterInstance, run_id: str) -> dict[str, object
         e.dagster_event.event_specific_data
         for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     ]
-    return {ev.asset_key.path[-1]: ev for ev in evaluations if ev.check_name == "files_included"}
+    return {
+        ev.asset_key.path[-1]: ev
+        for ev in evaluations
+        if ev.check_name == CHECK_NAME and FILES_INCLUDED in ev.metadata
+    }
 
 
 def test_the_bundle_carries_exactly_its_rows_files(make_database, tmp_path: Path):
@@ -135,6 +140,7 @@ def test_faults_are_listed_not_fatal_and_nothing_outside_is_opened(make_database
     assert not checks["file_attachments"].passed
     assert checks["file_attachments"].severity == dg.AssetCheckSeverity.WARN
     assert checks["file_attachments"].metadata["not_included"].value == 2
+    assert "2 referenced file(s) not included" in checks["file_attachments"].description
     assert not checks["custom_emojis"].passed and not checks["profiles"].passed
 
 
