@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from ocomms_pipeline import catalog
+from ocomms_pipeline.bundle import arrow_arrays
 from ocomms_pipeline.catalog import Column, ColumnType, Table
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -88,7 +89,7 @@ def _json_texts(lines: bytes | bytearray, column: str) -> pa.Array:
             if value is None
             else json.dumps(value, ensure_ascii=False, separators=JSONB_TEXT_SEPARATORS)
         )
-    return pa.array(texts, pa.string())
+    return arrow_arrays.strings(texts)
 
 
 def decode(table: Table, ndjson: bytes | bytearray, *, strings_only: bool = False) -> pa.Table:

@@ -20,6 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ocomms_pipeline.bundle import arrow_arrays
+
 BUCKETS = 32  # the fewest: what a small export and ``verify`` use
 MAX_BUCKETS = 256
 BUCKET_SOURCE_BYTES = 16 << 20  # of table data on disk per bucket
@@ -106,7 +108,9 @@ class ReferenceSpill:
         buckets = _buckets(ids, self.buckets)
         order = np.argsort(buckets, kind="stable")
         counts = np.bincount(buckets, minlength=self.buckets)
-        batch = pa.record_batch([ids.take(pa.array(order)), pa.array(tags[order])], _SCHEMA)
+        batch = pa.record_batch(
+            [ids.take(arrow_arrays.integers(order)), arrow_arrays.integers(tags[order])], _SCHEMA
+        )
         metadata = {_STREAMS: json.dumps(streams)}
         start = 0
         for bucket in np.flatnonzero(counts):
@@ -157,9 +161,9 @@ def _read_bucket(paths: list[Path]) -> tuple[dict, dict]:
                     batch, meta = reader.read_next_batch_with_custom_metadata()
                 except StopIteration:
                     break
-                ids, tags = batch.column(0), batch.column(1)
+                ids, tags = batch.column(0), arrow_arrays.numbers(batch.column(1))
                 for tag, (kind, target, source_column) in enumerate(json.loads(meta[_STREAMS])):
-                    values = ids.filter(pc.equal(tags, tag))
+                    values = ids.take(arrow_arrays.integers(np.flatnonzero(tags == tag)))
                     if kind == "key":
                         keys[target].append(values)
                     else:
@@ -178,7 +182,7 @@ def _resolve_bucket(paths: list[Path]) -> list[Unresolved]:
     for target in sorted({t for t, _ in refs}):
         sources = sorted(s for t, s in refs if t == target)
         values = [pc.unique(pa.concat_arrays(refs[(target, s)])) for s in sources]
-        known = pa.concat_arrays(keys[target]) if keys[target] else pa.array([], pa.string())
+        known = pa.concat_arrays(keys[target]) if keys[target] else arrow_arrays.strings([])
         absent = pc.invert(pc.is_in(pa.concat_arrays(values), value_set=known))
         start = 0
         for source, source_values in zip(sources, values, strict=True):

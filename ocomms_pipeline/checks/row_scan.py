@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ocomms_pipeline import catalog
-from ocomms_pipeline.bundle import arrow_schema
+from ocomms_pipeline.bundle import arrow_arrays, arrow_schema
 from ocomms_pipeline.catalog import Table
 from ocomms_pipeline.checks.findings import Check, Problem, RowFaults
 from ocomms_pipeline.checks.references import ReferenceSpill
@@ -64,7 +64,7 @@ def _key_exported(table: Table) -> bool:
 class SecretValues:
     """Values of secret columns tied to the organization, never to appear in a bundle."""
 
-    values: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    values: pa.Array = field(default_factory=lambda: arrow_arrays.strings([]))
     origins: dict[str, str] = field(default_factory=dict)  # value -> "table.column"
 
     @cached_property
@@ -76,7 +76,7 @@ class SecretValues:
     def of(cls, found: Iterable[tuple[str, str]]) -> SecretValues:
         """From (origin, value) pairs; values too short to be tell-tale are left out."""
         origins = {v: o for o, v in found if v is not None and len(v) >= MIN_SECRET_LENGTH}
-        return cls(pa.array(sorted(origins), pa.string()), origins)
+        return cls(arrow_arrays.strings(sorted(origins)), origins)
 
 
 class TableScan:
