@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from psycopg.conninfo import conninfo_to_dict
 
 from ocomms_pipeline import settings
@@ -33,9 +34,8 @@ DEMO_AUDIT_SECRET = "ocomms-pipeline-demo-audit-key"
 INSTANCE_YAML = """\
 # The demo's Dagster instance (SQLite under this directory), written by `ocomms-pipeline demo`.
 # Telemetry off: Dagster's telemetry notice and welcome text would land in the middle of the
-# demo's output and of `ocomms-pipeline ui`.
-telemetry:
-  enabled: false
+# demo's output and of `ocomms-pipeline ui`. The event log keeps its SQLite connections open
+# (ocomms_pipeline.launch.sqlite_event_log), for the UI's runs as for the CLI's.
 """
 
 
@@ -111,7 +111,10 @@ class DemoPaths:
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         config = self.dagster_home / "dagster.yaml"
         if not config.exists():
-            config.write_text(INSTANCE_YAML, encoding="utf-8")
+            from ocomms_pipeline.launch.instances import kept_open_event_log
+
+            values = {"telemetry": {"enabled": False}, **kept_open_event_log(self.dagster_home)}
+            config.write_text(INSTANCE_YAML + yaml.safe_dump(values), encoding="utf-8")
         return self.dagster_home
 
 

@@ -11,8 +11,10 @@ import dagster as dg
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy.pool import QueuePool
 
 from ocomms_pipeline import catalog
+from ocomms_pipeline.launch.postgres_event_log import PooledPostgresEventLogStorage
 from ocomms_pipeline.sandbox import servers
 
 from ..support.exports import export, read_manifest
@@ -55,6 +57,9 @@ def test_production_instance_keeps_runs_events_and_schedules_in_postgres(postgre
     assert isinstance(instance.run_storage, PostgresRunStorage)
     assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
     assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+    # The event log a run worker gets from this file holds a pooled connection.
+    assert isinstance(instance.event_log_storage, PooledPostgresEventLogStorage)
+    assert isinstance(instance.event_log_storage._engine.pool, QueuePool)
 
 
 def test_production_instance_queues_runs_within_the_concurrency_limits(postgres_instance):

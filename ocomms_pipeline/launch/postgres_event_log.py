@@ -1,0 +1,53 @@
+"""Dagster's PostgreSQL event log, with a pooled connection instead of one per statement.
+
+``PostgresEventLogStorage`` connects through ``NullPool``: every event a run stores opens and
+closes PostgreSQL sessions, several per event. A run worker of an export stores a few hundred,
+which made a small organization's run three times as long as the same run on a pooled
+connection. Dagster's webserver pools for the same reason (``optimize_for_webserver``); this
+class does it from the start, so the run workers the daemon launches, the daemon itself and
+the CLI hold one connection each (more only while they overlap, up to the overflow) and
+recycle it hourly. Rows and tables are the stock class's, read by it as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dagster._serdes import ConfigurableClassData
+from dagster_postgres import PostgresEventLogStorage
+from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+
+# No statement timeout (a run's queries are its own); connections renewed hourly.
+STATEMENT_TIMEOUT_MS = 0
+POOL_RECYCLE_SECONDS = 3600
+MAX_OVERFLOW = 4
+
+
+class PooledPostgresEventLogStorage(PostgresEventLogStorage):
+    """``PostgresEventLogStorage`` on a pool of one connection, as the webserver runs it."""
+
+    def __init__(
+        self,
+        postgres_url: str,
+        should_autocreate_tables: bool = True,
+        inst_data: ConfigurableClassData | None = None,
+        token_provider: Any = None,
+    ) -> None:
+        super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
+        self.optimize_for_webserver(STATEMENT_TIMEOUT_MS, POOL_RECYCLE_SECONDS, MAX_OVERFLOW)
+
+    @classmethod
+    def from_config_value(  # type: ignore[override]
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> PooledPostgresEventLogStorage:
+        return cls(
+            inst_data=inst_data,
+            postgres_url=pg_url_from_config(config_value),
+            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+            token_provider=get_token_provider_from_config(config_value),
+        )
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._engine.dispose()
