@@ -2,13 +2,15 @@
 
 The export publishes its progress on one stdlib logger, ``ocomms_pipeline.progress``, so the
 data path stays free of Dagster and of terminals: the Dagster layer turns it into run-log
-lines, the command line into a status line on a terminal, and anything else may attach a
-``logging.Handler`` of its own. Each record's ``progress`` attribute is the event (a
-``TableRead``, ``TableDone``, ``TablesDone`` or ``Stage``); its message is the event's line.
+lines, the command line into a status line on a terminal. Each record's ``progress``
+attribute is the event (a ``TableRead``, ``TableDone``, ``TablesDone`` or ``Stage``); its
+message is the event's line.
 
-The logger does not propagate: nothing reaches the root logger's handlers, so progress never
-clutters a log that did not ask for it. With no listener attached when an export starts, its
-progress is not even counted (``ExportProgress.start`` returns ``QUIET``).
+Listeners attach with ``listening``. The logger does not propagate: nothing reaches the root
+logger's handlers, so progress never clutters a log that did not ask for it. With no listener
+attached when an export starts, its progress is not even counted (``ExportProgress.start``
+returns ``QUIET``); a handler attached some other way (pytest attaches its own to every
+logger that does not propagate) only sees what is published for a listener.
 
 Counting is per chunk of rows (about 2 MB), never per row; a chunk costs two additions and a
 clock read. Inside a table, progress is published at most once per ``INTERVAL``; a table done
@@ -144,8 +146,13 @@ class Stage:
 Event = TableRead | TableDone | TablesDone | Stage
 
 
+def listened() -> bool:
+    """Whether any listener (see ``listening``) is attached now."""
+    return any(isinstance(handler, _Listener) for handler in LOGGER.handlers)
+
+
 def publish(event: Event) -> None:
-    if LOGGER.handlers:
+    if listened():
         LOGGER.info("%s", event, extra={"progress": event})
 
 
@@ -218,7 +225,7 @@ class ExportProgress:
     @staticmethod
     def start(run_id: str, tables: int, *, clock: Clock = time.monotonic) -> ExportProgress:
         """Progress that is counted and published if anyone listens now; else ``QUIET``."""
-        return ExportProgress(run_id, tables, clock=clock) if LOGGER.handlers else QUIET
+        return ExportProgress(run_id, tables, clock=clock) if listened() else QUIET
 
     def meter(self, table: str) -> Meter:
         """A new meter for one key range of ``table``."""
