@@ -3,8 +3,8 @@
 Every line is an event stored in the instance, so the run log hears far less than a terminal:
 each table once when its file is complete (rows, MB, MB/s), all the tables once, and, inside a
 table that takes long, one line at most every ``TABLE_READ_INTERVAL`` seconds. A small
-organization's run gains one line per exported table; the line for all tables replaces the
-op's former summary.
+organization's run, done in well under that, carries one line per exported table and one
+summary: 35 events of its about 275.
 """
 
 from __future__ import annotations
