@@ -25,6 +25,7 @@ from ocomms_pipeline.cli import common
 from ocomms_pipeline.cli import restore as restore_cli
 from ocomms_pipeline.cli import retention as retention_cli
 from ocomms_pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from ocomms_pipeline.cli.progress import status_line
 from ocomms_pipeline.errors import ExportRefused
 
 
@@ -136,16 +137,18 @@ def _export(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     requested_by = args.requested_by if args.requested_by else f"operator:{args.operator}"
     try:
-        outcome = run_export(
-            args.organization_id,
-            requested_by,
-            export_root=args.output_dir.expanduser().resolve(),
-            database_url=database_url,
-            quiet=not args.verbose,
-            parquet=args.parquet,
-            archive=args.archive,
-            uploads_dir=args.uploads_dir.expanduser().resolve() if args.uploads_dir else None,
-        )
+        # With --verbose Dagster's run log, on stderr too, says the same per table.
+        with status_line(sys.stderr, enabled=not args.verbose):
+            outcome = run_export(
+                args.organization_id,
+                requested_by,
+                export_root=args.output_dir.expanduser().resolve(),
+                database_url=database_url,
+                quiet=not args.verbose,
+                parquet=args.parquet,
+                archive=args.archive,
+                uploads_dir=args.uploads_dir.expanduser().resolve() if args.uploads_dir else None,
+            )
     except ExportRefused as refusal:
         print(f"refused: {refusal}", file=sys.stderr)
         return EXIT_REFUSED

@@ -20,6 +20,7 @@ from ocomms_pipeline.defs.asset_keys import ARCHIVE_OUTPUT
 from ocomms_pipeline.defs.failures import failure
 from ocomms_pipeline.defs.resources import ExportStorage
 from ocomms_pipeline.errors import ExportError
+from ocomms_pipeline.export import progress
 
 
 class ArchiveConfig(dg.Config):
@@ -50,6 +51,7 @@ def archive_bundle(
     if not config.enabled:
         context.log.info("archive not asked for in this run: the bundle alone is published")
         return
+    progress.stage(context.run_id, "archiving")
     try:
         organization = identifiers.organization_id(context.partition_key)
         source = _inside_storage(Path(published), storage.path, organization)

@@ -37,8 +37,10 @@ from ocomms_pipeline.defs.asset_keys import (
 )
 from ocomms_pipeline.defs.failures import failure
 from ocomms_pipeline.defs.partitions import organizations
+from ocomms_pipeline.defs.progress_log import RunLogProgress
 from ocomms_pipeline.defs.resources import ExportStorage, OcommsDatabase
 from ocomms_pipeline.errors import ExportError
+from ocomms_pipeline.export import progress
 from ocomms_pipeline.export.organization import export_organization
 from ocomms_pipeline.export.owner_gate import Grant, check_requester
 
@@ -102,21 +104,20 @@ def export_tables(
 ) -> None:
     try:
         parquet = storage.parquet_by_default() if config.parquet is None else config.parquet
-        state = export_organization(
-            database.url,
-            grant.organization_id,
-            grant.principal,
-            storage.path,
-            context.run_id,
-            lock_timeout_seconds=database.lock_timeout_seconds,
-            parquet=parquet,
-            connections=database.export_connections,
-            uploads_dir=storage.uploads_path(),
-        )
+        with progress.listening(RunLogProgress(context.log), run_id=context.run_id):
+            export_organization(
+                database.url,
+                grant.organization_id,
+                grant.principal,
+                storage.path,
+                context.run_id,
+                lock_timeout_seconds=database.lock_timeout_seconds,
+                parquet=parquet,
+                connections=database.export_connections,
+                uploads_dir=storage.uploads_path(),
+            )
     except (ExportError, psycopg.Error, OSError) as error:
         raise failure(error) from None
-    rows = sum(t.rows for t in state.tables)
-    context.log.info(f"staged {len(state.tables)} tables, {rows:,} rows")
 
 
 def table_metadata(bundle_path: Path, result: TableResult) -> dict[str, Any]:
@@ -186,6 +187,7 @@ def publish_bundle(
     context: dg.OpExecutionContext, storage: ExportStorage
 ) -> Iterator[dg.Output | dg.AssetMaterialization | dg.AssetCheckResult]:
     selected = context.selected_output_names
+    progress.stage(context.run_id, "checking")
     try:
         checked = check_staged(storage.path, context.partition_key, context.run_id)
     except (ExportError, OSError, ValueError) as error:

@@ -27,6 +27,7 @@ from ocomms_pipeline.export import scoping, uploads, user_closure
 from ocomms_pipeline.export.key_ranges import DEFAULT_PARTS, KeyRange, PartPolicy
 from ocomms_pipeline.export.memory import keep_memory_flat
 from ocomms_pipeline.export.owner_gate import Grant, authorize
+from ocomms_pipeline.export.progress import ExportProgress
 from ocomms_pipeline.export.shared_snapshots import SharedSnapshots
 from ocomms_pipeline.export.table import (
     Part,
@@ -105,7 +106,9 @@ class _RangeJoiner:
         if complete:
             in_order = sorted(parts, key=lambda p: p.key_range.index)
             unknown = self.schema.unknown_columns.get(table.name, [])
-            self.finished[table.name] = finish_table(in_order, unknown, self.settings)
+            result, problems = finish_table(in_order, unknown, self.settings)
+            self.finished[table.name] = result, problems
+            self.settings.progress.table_done(table.name, result.rows, result.bytes)
 
 
 def _stream_all_tables(
@@ -144,6 +147,7 @@ def _stream_all_tables(
         problem = Problem(table, Check.REFERENCES_RESOLVE, unresolved.reason())
         state.problems.append(problem.to_json())
     references.discard(settings.spill_dir)
+    settings.progress.tables_done()
 
 
 def export_organization(
@@ -196,6 +200,7 @@ def export_organization(
                 probed=probed,
                 spill_buckets=references.bucket_count(sum(sizes.values())),
                 streamed=user_closure.streamed_tables(),
+                progress=ExportProgress.start(run_id, len(catalog.exported_tables())),
             )
             staging.mkdir(parents=True, exist_ok=False)
             try:

@@ -27,6 +27,7 @@ from ocomms_pipeline.checks.row_scan import SecretValues, TableScan
 from ocomms_pipeline.export import scoping
 from ocomms_pipeline.export.key_ranges import KeyRange
 from ocomms_pipeline.export.memory import give_back_freed_memory
+from ocomms_pipeline.export.progress import QUIET, ExportProgress
 from ocomms_pipeline.postgres.snapshots import Snapshot
 
 
@@ -42,6 +43,7 @@ class TableSettings:
     probed: frozenset[str] = frozenset()  # tables scoped by key probes (scoping.probed_tables)
     streamed: frozenset[str] = frozenset()  # tables whose users the scan collects (user_closure)
     spill_buckets: int = references.BUCKETS  # see references.bucket_count
+    progress: ExportProgress = QUIET  # who hears of rows read and tables finished
 
 
 def excluded_columns(table: Table) -> dict[str, dict[str, str]]:
@@ -87,6 +89,7 @@ class Part:
             strings_only=not settings.parquet,
             collect_users=table.name in settings.streamed,
         )
+        self.meter = settings.progress.meter(table.name)
 
     def arrow_fragment(self, settings: TableSettings) -> Path:
         name = f".{self.table.name}.part{self.key_range.index}.arrows"
@@ -98,6 +101,7 @@ class Part:
         decoded = self.scan.feed(chunk, rows)
         if self.parquet is not None and decoded is not None:
             self.parquet.write(decoded)
+        self.meter.add(rows, len(chunk))
 
     def close_fragments(self) -> None:
         """A later part is done: its fragments are complete files, its spill is on disk."""

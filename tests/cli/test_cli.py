@@ -26,6 +26,7 @@ def test_export_prints_the_bundle_and_counts(seeded_db, tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no status line where stderr is not a terminal
     lines = result.stdout.splitlines()
     assert lines[0].startswith("bundle: ")
     bundle_path = Path(lines[0].removeprefix("bundle: "))
