@@ -1,0 +1,295 @@
+"""Benchmark: what a user waits for, ``ocomms-pipeline export`` from process start to exit.
+
+Builds two databases with ``bench.generate`` (a large organization, ``--messages``, and a
+small one, ``--small-messages``), then times the commands a person runs, each a fresh
+process on a Dagster instance that already exists (its storage created beforehand):
+
+- the floor, in the same run: PostgreSQL's ``COPY (SELECT row_to_json ...)`` of the large
+  organization's messages, drained and discarded (``bench.floor``), best of two;
+- ``export --no-archive`` (the JSON bundle), ``export`` (with the zip a request gets) and
+  ``export --parquet --no-archive`` of the large organization, on a SQLite instance;
+- ``restore`` of that zip into a fresh database with ocomms's schema;
+- ``export --no-archive`` of the small organization, ``--small-runs`` times, on a SQLite
+  instance and on ``deploy/dagster.yaml`` (PostgreSQL, a database of its own).
+
+MB/s is the bundle's JSON bytes over the command's wall time; "vs floor" divides it by the
+floor's MB/s for messages. Peak RSS is the command's own (``wait4``). Everything it creates
+(databases, instances, bundles) is removed at the end.
+
+    .venv/bin/python -m bench.cli_end_to_end                       # 1M messages
+    .venv/bin/python -m bench.cli_end_to_end --messages 100k --output report.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from bench import child
+from bench.generate import parse_size
+from ocomms_pipeline.sandbox import ddl, servers
+
+CLI = str(Path(sys.executable).with_name("ocomms-pipeline"))
+DEPLOY_CONFIG = child.PROJECT / "deploy" / "dagster.yaml"
+PREFIX = "ocomms_cli_bench"
+MB = 1_000_000
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One command, process start to exit."""
+
+    case: str
+    seconds: float
+    peak_rss_mb: float
+    json_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Organization:
+    url: str
+    organization_id: str
+    owner_id: str
+
+
+def _generate(admin_url: str, name: str, messages: int) -> Organization:
+    """``bench.generate`` in its own process, so this one stays small (peak RSS is inherited)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.generate",
+            str(messages),
+            "--name",
+            name,
+            "--admin-url",
+            admin_url,
+        ],
+        cwd=child.PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    _, organization_id, _, owner_id = lines[1].split()
+    return Organization(lines[0], organization_id, owner_id)
+
+
+def _sqlite_home(path: Path) -> dict[str, str]:
+    """A DAGSTER_HOME as a new user has it: telemetry off, storage left at Dagster's default."""
+    path.mkdir(parents=True)
+    (path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return {"DAGSTER_HOME": str(path)}
+
+
+def _postgres_home(path: Path, admin_url: str) -> dict[str, str]:
+    """A DAGSTER_HOME holding deploy/dagster.yaml, on a fresh database of its own."""
+    path.mkdir(parents=True)
+    text = DEPLOY_CONFIG.read_text(encoding="utf-8") + "\ntelemetry:\n  enabled: false\n"
+    (path / "dagster.yaml").write_text(text, encoding="utf-8")
+    url = servers.create_database(admin_url, f"{PREFIX}_dagster")
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    return {
+        "DAGSTER_HOME": str(path),
+        "DAGSTER_PG_HOST": str(params.get("host", "127.0.0.1")),
+        "DAGSTER_PG_PORT": str(params.get("port", 5432)),
+        "DAGSTER_PG_USER": str(params.get("user", "")),
+        "DAGSTER_PG_PASSWORD": str(params.get("password", "")),
+        "DAGSTER_PG_DB": str(params["dbname"]),
+        "DAGSTER_MAX_CONCURRENT_RUNS": "4",
+    }
+
+
+def _create_instance(env: dict[str, str]) -> None:
+    """The instance's storage, created once, as it is on a machine that ran Dagster before."""
+    script = "import dagster as dg; dg.DagsterInstance.get().dispose()"
+    subprocess.run([sys.executable, "-c", script], env={**os.environ, **env}, check=True)
+
+
+def _timed(case: str, command: list[str], env: dict[str, str], cwd: Path) -> Timed:
+    """Run a command; its wall time and its own peak RSS (``wait4``). It must succeed."""
+    out, err = cwd / "stdout.txt", cwd / "stderr.txt"
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, cwd=cwd, env={**os.environ, **env}, stdout=stdout, stderr=stderr
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        tail = "\n".join(err.read_text(errors="replace").strip().splitlines()[-15:])
+        raise child.ChildFailed(f"{case}: exited {process.returncode}:\n{tail}")
+    bundle = _bundle_of(out.read_text())
+    return Timed(case, seconds, usage.ru_maxrss / 1024, _json_bytes(bundle) if bundle else 0)
+
+
+def _bundle_of(stdout: str) -> Path | None:
+    for line in stdout.splitlines():
+        if line.startswith("bundle: "):
+            return Path(line.removeprefix("bundle: "))
+    return None
+
+
+def _json_bytes(bundle: Path) -> int:
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    return sum(int(entry["bytes"]) for entry in manifest["tables"].values())
+
+
+def _export(org: Organization, root: Path, *flags: str) -> list[str]:
+    command = [CLI, "export", "--requested-by", org.owner_id, *flags]
+    return [*command, "--", org.organization_id, str(root)]
+
+
+def _floor(org: Organization, work: Path) -> dict[str, float]:
+    """The best of two floor runs, for messages and for every table."""
+    runs = [child.run("bench.floor", [org.organization_id], org.url, work) for _ in range(2)]
+    best = min(runs, key=lambda r: r["tables"]["messages"]["seconds"])
+    messages = best["tables"]["messages"]
+    return {
+        "messages_bytes": messages["bytes"],
+        "messages_seconds": messages["seconds"],
+        "all_bytes": best["bytes"],
+        "all_seconds": best["seconds"],
+    }
+
+
+def _clear(root: Path) -> None:
+    """Remove the bundles a case published: the next case starts on the same empty disk."""
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir()
+
+
+def measure_large(org: Organization, admin_url: str, work: Path) -> list[Timed]:
+    """The large organization: JSON, with zip, with Parquet, and the zip restored."""
+    env = _sqlite_home(work / "sqlite_home")
+    _create_instance(env)
+    root = work / "exports"
+    root.mkdir()
+    env["OCOMMS_DATABASE_URL"] = org.url
+    results = [_timed("JSON bundle, --no-archive", _export(org, root, "--no-archive"), env, work)]
+    _clear(root)
+    with_zip = _timed("JSON bundle with its zip (the default)", _export(org, root), env, work)
+    results.append(with_zip)
+    (archive,) = root.rglob("*.zip")
+    target = servers.create_database(admin_url, f"{PREFIX}_restored")
+    with psycopg.connect(target, autocommit=True) as conn:
+        ddl.create_schema(conn)
+    restore = [CLI, "restore", "--database-url", target, "--", str(archive)]
+    results.append(_timed("restore of that zip into an empty ocomms schema", restore, env, work))
+    _clear(root)
+    parquet = _export(org, root, "--parquet", "--no-archive")
+    results.append(_timed("JSON and Parquet, --no-archive", parquet, env, work))
+    _clear(root)
+    return results
+
+
+def measure_small(
+    org: Organization, admin_url: str, work: Path, runs: int
+) -> dict[str, list[Timed]]:
+    """The small organization's export, ``runs`` times on each kind of instance."""
+    homes = {
+        "SQLite instance": _sqlite_home(work / "small_sqlite_home"),
+        "PostgreSQL instance (deploy/dagster.yaml)": _postgres_home(
+            work / "small_pg_home", admin_url
+        ),
+    }
+    found: dict[str, list[Timed]] = {}
+    for label, env in homes.items():
+        _create_instance(env)
+        env["OCOMMS_DATABASE_URL"] = org.url
+        root = work / "small_exports"
+        root.mkdir(exist_ok=True)
+        command = _export(org, root, "--no-archive")
+        found[label] = [_timed(label, command, env, work) for _ in range(runs)]
+        _clear(root)
+    return found
+
+
+def _spread(values: list[float]) -> str:
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{mid:.2f} s (min {low:.2f}, max {high:.2f})"
+
+
+def render(
+    large: list[Timed], floor: dict[str, float], small: dict[str, list[Timed]], facts: str
+) -> str:
+    floor_rate = floor["messages_bytes"] / MB / floor["messages_seconds"]
+    all_rate = floor["all_bytes"] / MB / floor["all_seconds"]
+    lines = [
+        f"CLI end to end ({facts})",
+        "",
+        "| case | wall s | MB/s | vs floor | peak RSS MB |",
+        "|---|---:|---:|---:|---:|",
+        f"| floor: COPY of the messages as NDJSON ({floor['messages_bytes'] / MB:,.0f} MB) "
+        f"| {floor['messages_seconds']:.2f} | {floor_rate:.1f} | 1.00 | |",
+        f"| floor, every table ({floor['all_bytes'] / MB:,.0f} MB) "
+        f"| {floor['all_seconds']:.2f} | {all_rate:.1f} | {all_rate / floor_rate:.2f} | |",
+    ]
+    bundle_bytes = next((t.json_bytes for t in large if t.json_bytes), 0)
+    for timed in large:
+        rate = bundle_bytes / MB / timed.seconds
+        lines.append(
+            f"| {timed.case} | {timed.seconds:.2f} | {rate:.1f} | {rate / floor_rate:.2f} "
+            f"| {timed.peak_rss_mb:.0f} |"
+        )
+    lines += ["", f"The bundle's JSON: {bundle_bytes / MB:,.0f} MB. MB/s: that over the wall."]
+    lines += ["", "| small organization, `export --no-archive` | wall | peak RSS MB |"]
+    lines += ["|---|---|---:|"]
+    for label, runs in small.items():
+        peak = max(t.peak_rss_mb for t in runs)
+        lines.append(
+            f"| {label}, {len(runs)} runs | {_spread([t.seconds for t in runs])} | {peak:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=parse_size, default=1_000_000)
+    parser.add_argument("--small-messages", type=parse_size, default=1_400)
+    parser.add_argument("--small-runs", type=int, default=5)
+    parser.add_argument("--admin-url", help="server for the databases (default: as the tests)")
+    parser.add_argument("--output", type=Path, help="also write the Markdown to this file")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    admin_url = args.admin_url or servers.admin_server_url()
+    work = Path(tempfile.mkdtemp(prefix="ocomms-cli-bench-"))
+    names = [f"{PREFIX}_large", f"{PREFIX}_small", f"{PREFIX}_restored", f"{PREFIX}_dagster"]
+    try:
+        large_org = _generate(admin_url, names[0], args.messages)
+        small_org = _generate(admin_url, names[1], args.small_messages)
+        floor = _floor(large_org, work)
+        large = measure_large(large_org, admin_url, work)
+        small = measure_small(small_org, admin_url, work, args.small_runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        for name in names:
+            servers.drop_database(admin_url, name)
+    facts = (
+        f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores, Python {platform.python_version()},"
+        f" {args.messages:,} messages, small organization {args.small_messages:,} messages"
+    )
+    markdown = render(large, floor, small, facts)
+    print(markdown, end="")
+    if args.output is not None:
+        args.output.write_text(markdown, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
