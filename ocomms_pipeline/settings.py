@@ -19,6 +19,7 @@ EXPORT_PARQUET = "OCOMMS_EXPORT_PARQUET"
 AUDIT_LOG_DIR = "OCOMMS_AUDIT_LOG_DIR"
 AUDIT_LOG_SECRET = "AUDIT_LOG_SECRET"
 REQUEST_SENSOR_INTERVAL = "OCOMMS_REQUEST_SENSOR_INTERVAL_SECONDS"
+REQUEST_STATUS_INTERVAL = "OCOMMS_REQUEST_STATUS_INTERVAL_SECONDS"
 BACKUP_CRON = "OCOMMS_BACKUP_CRON"
 BACKUP_TIMEZONE = "OCOMMS_BACKUP_TIMEZONE"
 BACKUP_BATCH_SIZE = "OCOMMS_BACKUP_BATCH_SIZE"
@@ -53,6 +54,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(AUDIT_LOG_DIR, None, "ocomms's audit log directory"),
     Variable(AUDIT_LOG_SECRET, None, "the HMAC key of ocomms's audit chain"),
     Variable(REQUEST_SENSOR_INTERVAL, "30", "minimum seconds between request-sensor ticks"),
+    Variable(REQUEST_STATUS_INTERVAL, "5", "minimum seconds between the run-status sensors' ticks"),
     Variable(BACKUP_CRON, "0 2 * * *", "when the nightly backup runs"),
     Variable(BACKUP_TIMEZONE, "UTC", "the backup cron's time zone"),
     Variable(BACKUP_BATCH_SIZE, "100", "organizations per backup run"),
@@ -108,8 +110,13 @@ def number(name: str, environ: Mapping[str, str] | None = None) -> float:
 
 
 def request_sensor_interval(environ: Mapping[str, str] | None = None) -> int:
-    """Seconds between the request sensors' ticks, read when the code location loads."""
+    """Seconds between the request sensor's ticks, read when the code location loads."""
     return whole_number(REQUEST_SENSOR_INTERVAL, environ)
+
+
+def request_status_interval(environ: Mapping[str, str] | None = None) -> int:
+    """Seconds between the run-status sensors' ticks, read when the code location loads."""
+    return whole_number(REQUEST_STATUS_INTERVAL, environ)
 
 
 def backup(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -41,12 +41,20 @@ REQUESTED_BY_TAG = "ocomms/requested_by"
 PARTITION_TAG = "dagster/partition"
 RUN_KEY_TAG = "dagster/run_key"
 DEFAULT_INTERVAL_SECONDS = 30
+# A finished run reaches its request row at the next tick of a run-status sensor: what the
+# owner waits for after the export itself. Their ticks only read the event log past a cursor.
+DEFAULT_STATUS_INTERVAL_SECONDS = 5
 _LOGGER = logging.getLogger(__name__)
 
 
 def interval_from_env(environ: Mapping[str, str] | None = None) -> int:
-    """The sensors' minimum interval: ``OCOMMS_REQUEST_SENSOR_INTERVAL_SECONDS`` or 30."""
+    """The request sensor's minimum interval: ``OCOMMS_REQUEST_SENSOR_INTERVAL_SECONDS`` or 30."""
     return settings.request_sensor_interval(environ)
+
+
+def status_interval_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """The run-status sensors' interval: ``OCOMMS_REQUEST_STATUS_INTERVAL_SECONDS`` or 5."""
+    return settings.request_status_interval(environ)
 
 
 def run_request_for(request: ExportRequest) -> dg.RunRequest:
@@ -251,6 +259,7 @@ def _status_sensor(status: DagsterRunStatus, name: str, interval: int) -> dg.Sen
 
 def build_request_sensors(
     minimum_interval_seconds: int = DEFAULT_INTERVAL_SECONDS,
+    status_interval_seconds: int = DEFAULT_STATUS_INTERVAL_SECONDS,
 ) -> list[dg.SensorDefinition]:
     """The request sensor and its three run-status sensors, all running by default."""
 
@@ -268,16 +277,16 @@ def build_request_sensors(
 
     return [
         export_requests,
+        _status_sensor(DagsterRunStatus.STARTED, "export_request_started", status_interval_seconds),
         _status_sensor(
-            DagsterRunStatus.STARTED, "export_request_started", minimum_interval_seconds
+            DagsterRunStatus.SUCCESS, "export_request_succeeded", status_interval_seconds
         ),
-        _status_sensor(
-            DagsterRunStatus.SUCCESS, "export_request_succeeded", minimum_interval_seconds
-        ),
-        _status_sensor(DagsterRunStatus.FAILURE, "export_request_failed", minimum_interval_seconds),
+        _status_sensor(DagsterRunStatus.FAILURE, "export_request_failed", status_interval_seconds),
     ]
 
 
 def request_definitions() -> dg.Definitions:
     """Export requests: the queue sensor and the three run-status sensors."""
-    return dg.Definitions(sensors=build_request_sensors(interval_from_env()))
+    return dg.Definitions(
+        sensors=build_request_sensors(interval_from_env(), status_interval_from_env())
+    )

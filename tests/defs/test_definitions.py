@@ -13,7 +13,7 @@ import pytest
 from ocomms_pipeline import catalog
 from ocomms_pipeline.definitions import defs
 from ocomms_pipeline.defs.backup_schedule import BackupSettings
-from ocomms_pipeline.defs.request_sensors import interval_from_env
+from ocomms_pipeline.defs.request_sensors import interval_from_env, status_interval_from_env
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -80,12 +80,12 @@ def test_dagster_validates_the_workspace(tmp_path):
 
 
 def test_request_sensors_are_defined_and_run_by_default():
-    for name in (
-        "export_requests",
-        "export_request_started",
-        "export_request_succeeded",
-        "export_request_failed",
+    for name, interval in (
+        ("export_requests", interval_from_env()),
+        ("export_request_started", status_interval_from_env()),
+        ("export_request_succeeded", status_interval_from_env()),
+        ("export_request_failed", status_interval_from_env()),
     ):
         sensor = defs.resolve_sensor_def(name)
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-        assert sensor.minimum_interval_seconds == interval_from_env()
+        assert sensor.minimum_interval_seconds == interval

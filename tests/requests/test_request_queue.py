@@ -18,6 +18,7 @@ from ocomms_pipeline.defs.request_sensors import (
     REQUESTED_BY_TAG,
     interval_from_env,
     plan_tick,
+    status_interval_from_env,
 )
 from ocomms_pipeline.errors import ExportRefused
 from ocomms_pipeline.requests import queue as request_queue
@@ -182,6 +183,11 @@ def test_sensor_interval_comes_from_the_environment():
     for bad in ("0", "-1", "soon"):
         with pytest.raises(ValueError, match="whole number"):
             interval_from_env({"OCOMMS_REQUEST_SENSOR_INTERVAL_SECONDS": bad})
+    # A finished run shows in its row within seconds, whatever the queue's polling interval.
+    assert status_interval_from_env({}) == 5
+    assert status_interval_from_env({"OCOMMS_REQUEST_STATUS_INTERVAL_SECONDS": "2"}) == 2
+    with pytest.raises(ValueError, match="whole number"):
+        status_interval_from_env({"OCOMMS_REQUEST_STATUS_INTERVAL_SECONDS": "0"})
 
 
 def test_cli_init_db_request_and_status(make_database):
