@@ -41,7 +41,7 @@ import psycopg
 import yaml
 
 from bench.cli_end_to_end import PREFIX, _create_instance, _postgres_home
-from ocomms_pipeline.launch.instances import kept_open_event_log
+from ocomms_pipeline.launch.instances import sqlite_instance_config
 from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import ddl, servers
 from ocomms_pipeline.sandbox.samples import data as sample_data
@@ -54,7 +54,7 @@ TIMEOUT = 600.0
 
 def _sqlite_home(path: Path) -> dict[str, str]:
     path.mkdir(parents=True)
-    config = {"telemetry": {"enabled": False}, **kept_open_event_log(path)}
+    config = sqlite_instance_config(path)
     (path / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     return {"DAGSTER_HOME": str(path)}
 

@@ -30,6 +30,7 @@ _CONFIG_FILE = "dagster.yaml"
 _STORAGE_KEYS = ("storage", "run_storage", "event_log_storage", "schedule_storage")
 # Pooled connections: no statement timeout (a command's queries are its own), recycled hourly.
 _POOL = {"statement_timeout": 0, "pool_recycle": 3600, "max_overflow": 4}
+DEQUEUE_INTERVAL_SECONDS = 1
 
 
 def _default_storage(home: Path) -> bool:
@@ -52,6 +53,19 @@ def kept_open_event_log(home: Path) -> dict[str, Any]:
             "class": KeptOpenSqliteEventLogStorage.__name__,
             "config": {"base_dir": str(home / "history" / "runs")},
         }
+    }
+
+
+def sqlite_instance_config(home: Path) -> dict[str, Any]:
+    """What ``dagster.yaml`` of a SQLite instance in ``home`` should say, telemetry off.
+
+    The kept-open event log, and a run queue read every second rather than Dagster's five:
+    an owner's request waits for the queue once, after the request sensor's tick.
+    """
+    return {
+        "telemetry": {"enabled": False},
+        "run_queue": {"dequeue_interval_seconds": DEQUEUE_INTERVAL_SECONDS},
+        **kept_open_event_log(home),
     }
 
 

@@ -35,7 +35,8 @@ INSTANCE_YAML = """\
 # The demo's Dagster instance (SQLite under this directory), written by `ocomms-pipeline demo`.
 # Telemetry off: Dagster's telemetry notice and welcome text would land in the middle of the
 # demo's output and of `ocomms-pipeline ui`. The event log keeps its SQLite connections open
-# (ocomms_pipeline.launch.sqlite_event_log), for the UI's runs as for the CLI's.
+# (ocomms_pipeline.launch.sqlite_event_log), for the UI's runs as for the CLI's, and the run
+# queue is read every second.
 """
 
 
@@ -111,9 +112,9 @@ class DemoPaths:
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         config = self.dagster_home / "dagster.yaml"
         if not config.exists():
-            from ocomms_pipeline.launch.instances import kept_open_event_log
+            from ocomms_pipeline.launch.instances import sqlite_instance_config
 
-            values = {"telemetry": {"enabled": False}, **kept_open_event_log(self.dagster_home)}
+            values = sqlite_instance_config(self.dagster_home)
             config.write_text(INSTANCE_YAML + yaml.safe_dump(values), encoding="utf-8")
         return self.dagster_home
 

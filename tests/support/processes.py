@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from ocomms_pipeline.launch.instances import kept_open_event_log
+from ocomms_pipeline.launch.instances import sqlite_instance_config
 
 from .requests_world import SECRET
 
@@ -102,8 +102,8 @@ def wait_until_serving(port: int, processes: list[subprocess.Popen], logs: Path)
 def deployment_environment(url: str, base: Path) -> dict[str, str]:
     home = base / "home"
     home.mkdir()
-    # The instance a SQLite deployment is advised to use: its event log keeps connections open.
-    config = {"telemetry": {"enabled": False}, **kept_open_event_log(home)}
+    # The instance a SQLite deployment is advised to use (README): kept-open event log.
+    config = sqlite_instance_config(home)
     (home / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     # Create the SQLite storages once, here: the webserver and the daemon (and their code
     # servers) starting together on an empty home race to stamp the same schema versions.
