@@ -10,8 +10,9 @@ size and sha256 of each file from the exact bytes they handed to it, then fsynce
 manifest records those. What can still happen to a file between its writing and publication
 (removed, replaced by something else, truncated, appended to) shows in its ``lstat``, which
 is compared with the bytes written, and a Parquet copy's footer (the only part read) must
-state the rows written. ``ocomms-pipeline verify`` reads every file in full, for whoever
-receives the bundle.
+state the rows written. The uploaded files copied into the bundle are checked the same way:
+their copy hashed them on the way and synced them. ``ocomms-pipeline verify`` reads every
+file in full, for whoever receives the bundle.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def _file_problems(staging: Path, state: ExportState) -> list[Problem]:
             problems += _written_file_problems(staging, name, copy["file"], copy["bytes"])
             if (staging / copy["file"]).is_file():
                 problems += check_parquet_footer(staging, name, entry)
-    return problems + check_uploaded_files(staging, document)
+    return problems + check_uploaded_files(staging, document, reread=False)
 
 
 def _metadata(state: ExportState, table: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from ocomms_pipeline.export.organization import export_organization
 from ocomms_pipeline.identifiers import principal
 
 from ..support.exports import export, tree
+from ..support.uploads import write_uploads
 
 Change = Callable[[Path], None]
 
@@ -210,3 +211,24 @@ def test_check_staged_removes_the_staging_of_a_changed_file(staged, tmp_path):
     checked = checks.check_staged(tmp_path, "org", run_id)
     assert checked.problem is not None and RESIZED in checked.problem
     assert not staging.exists() and bundle.finished_bundles(tmp_path, "org") == []
+
+
+def test_staged_checks_refuse_an_uploaded_file_changed_after_its_copy(seeded_db, tmp_path):
+    uploads = tmp_path / "uploads"
+    write_uploads(seeded_db.url, uploads)
+    org = seeded_db.sample.orgs["Acme"]
+    state = export_organization(
+        seeded_db.url, org, principal("operator:ops"), tmp_path, "files", uploads_dir=uploads
+    )
+    staging = bundle.staging_dir(tmp_path, org, "files")
+    assert all(o.passed for o in checks.evaluate_staged(staging)[1])
+    entry = next(e for e in state.files["files"] if e["file"].startswith("files/attachments/"))
+    (staging / entry["file"]).write_bytes(b"another file")
+    _, outcomes = checks.evaluate_staged(staging)
+    failed = {(o.table, o.check): o.reasons for o in outcomes if not o.passed}
+    table = entry["referenced_by"][0]["table"]
+    assert failed == {
+        (table, Check.FILE_CHECKSUMS): [
+            f"{entry['file']}: 12 bytes on disk, the export wrote {entry['bytes']:,}"
+        ]
+    }
