@@ -2,18 +2,20 @@
 
 Decoded batches are buffered only up to one row group (a row and a byte bound), so memory
 stays flat whatever the size of the table, and every file carries the catalog's explicit
-schema even when it has no rows.
+schema even when it has no rows. Like the JSON files, each file's size and sha256 are taken
+from the bytes on their way to the file, not by reading it back.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ocomms_pipeline.bundle.files import FileDigest, sha256_file
+from ocomms_pipeline.bundle.files import FileDigest
 
 PARQUET_DIR = "parquet"
 ROW_GROUP_ROWS = 128 * 1024
@@ -28,6 +30,44 @@ def parquet_path(directory: Path, table_name: str) -> Path:
 def relative_name(table_name: str) -> str:
     """The file's path inside a bundle, as the manifest lists it."""
     return f"{PARQUET_DIR}/{table_name}.parquet"
+
+
+class _DigestingFile:
+    """The Parquet writer's sink: the file's bytes, hashed and counted as they are written.
+
+    pyarrow hands every byte of the file to ``write``, in order (page headers, pages, the
+    footer); sha256 releases the GIL while it hashes a page. Small writes (a page header) are
+    gathered by the file's buffer.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "wb")  # noqa: SIM115 - closed by close(), after the writer
+        self._hash = hashlib.sha256()
+        self.bytes = 0
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def write(self, data: bytes) -> int:
+        self._file.write(data)
+        self._hash.update(data)
+        self.bytes += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self, *, sync: bool = False) -> str:
+        """Close the file (durably with ``sync``); the sha256 of everything written."""
+        if not self._file.closed:
+            try:
+                self._file.flush()
+                if sync:
+                    os.fsync(self._file.fileno())
+            finally:
+                self._file.close()
+        return self._hash.hexdigest()
 
 
 class ParquetTableWriter:
@@ -48,7 +88,12 @@ class ParquetTableWriter:
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._pending_bytes = 0
-        self._writer = pq.ParquetWriter(path, schema, compression=COMPRESSION)
+        self._sink = _DigestingFile(path)
+        try:
+            self._writer = pq.ParquetWriter(self._sink, schema, compression=COMPRESSION)
+        except BaseException:
+            self._sink.close()
+            raise
 
     def write(self, batch: pa.Table) -> None:
         rows_limit, bytes_limit = self._limits
@@ -70,18 +115,12 @@ class ParquetTableWriter:
     def close(self) -> FileDigest:
         self._flush()
         self._writer.close()
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        return FileDigest(
-            relative_name(self.path.stem),
-            self.rows,
-            self.path.stat().st_size,
-            sha256_file(self.path),
-        )
+        sha256 = self._sink.close(sync=True)
+        return FileDigest(relative_name(self.path.stem), self.rows, self._sink.bytes, sha256)
 
     def abort(self) -> None:
         self._pending.clear()
-        self._writer.close()
+        try:
+            self._writer.close()
+        finally:
+            self._sink.close()

@@ -32,8 +32,14 @@ def listed_names(manifest: dict[str, Any]) -> set[str]:
     }
 
 
-def check_uploaded_files(directory: Path, manifest: dict[str, Any]) -> list[Problem]:
-    """Every listed file present, a regular file, of the manifest's size and sha256."""
+def check_uploaded_files(
+    directory: Path, manifest: dict[str, Any], *, reread: bool = True
+) -> list[Problem]:
+    """Every listed file present, a regular file, of the manifest's size and sha256.
+
+    Without ``reread`` (the checks before publication, on copies the export hashed as it wrote
+    and synced them) a file's size on disk is compared, and it is not read again.
+    """
     problems = []
     for entry in uploads.listed_files(manifest.get("files")):
         name, table = entry.get("file"), _table(entry)
@@ -42,9 +48,20 @@ def check_uploaded_files(directory: Path, manifest: dict[str, Any]) -> list[Prob
             problems.append(Problem(table, Check.FILE_CHECKSUMS, f"unsafe file name {name!r}"))
             continue
         try:
-            fd, _ = uploads.open_regular_file(directory, name)
+            fd, size = uploads.open_regular_file(directory, name)
         except uploads.Unreadable as why:
             problems.append(Problem(table, Check.FILE_CHECKSUMS, f"{name}: {why}"))
+            continue
+        if not reread:
+            os.close(fd)
+            if size != entry.get("bytes"):
+                problems.append(
+                    Problem(
+                        table,
+                        Check.FILE_CHECKSUMS,
+                        f"{name}: {size:,} bytes on disk, the export wrote {entry['bytes']:,}",
+                    )
+                )
             continue
         try:
             found = uploads.hash_open(fd)

@@ -1,9 +1,11 @@
 """File-level checks of a bundle: what someone holding only the bundle can verify.
 
-``ocomms-pipeline verify <bundle-dir>`` runs all of them; the export's asset checks run the
-file comparisons on the staged bundle before it is published (their row scan happened while
-the rows streamed, see ``table_scan``). Memory stays flat: files are read in chunks and the
-reference check spills ids to a temporary directory.
+``ocomms-pipeline verify <bundle-dir>`` runs all of them, reading every file in full. The
+export's own checks before publication (``checks.staged``) need not: their row scan happened
+while the rows streamed, and the writer took each file's size, sha256 and rows from the bytes
+it wrote; they compare what is on disk with that by ``stat`` and the Parquet footers. Memory
+stays flat: files are read in chunks and the reference check spills ids to a temporary
+directory.
 """
 
 from __future__ import annotations
@@ -79,14 +81,19 @@ def check_parquet_file(directory: Path, table: str, entry: dict[str, Any]) -> li
                 f"{copy['file']}: size or sha256 differs from the manifest",
             )
         )
+    return problems + check_parquet_footer(directory, table, entry)
+
+
+def check_parquet_footer(directory: Path, table: str, entry: dict[str, Any]) -> list[Problem]:
+    """The Parquet copy's rows and schema as its footer states them; only the footer is read."""
+    copy = entry["parquet"]
+    path = directory / copy["file"]
+    problems = []
     try:
-        parquet = pq.ParquetFile(path)
-        rows, schema = parquet.metadata.num_rows, parquet.schema_arrow
+        with pq.ParquetFile(path) as parquet:
+            rows, schema = parquet.metadata.num_rows, parquet.schema_arrow
     except (pa.ArrowException, OSError) as error:
-        return [
-            *problems,
-            Problem(table, Check.ROW_COUNT, f"{copy['file']} is unreadable: {error}"),
-        ]
+        return [Problem(table, Check.ROW_COUNT, f"{copy['file']} is unreadable: {error}")]
     if not rows == copy["rows"] == entry["rows"]:
         problems.append(
             Problem(

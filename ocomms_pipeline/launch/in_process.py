@@ -86,12 +86,14 @@ def run_export(
     archive: bool = True,
     decide_first: bool = True,
     uploads_dir: Path | None = None,
+    run_id: str | None = None,
 ) -> ExportOutcome:
     """Export one organization synchronously; refusals and errors come back as outcomes.
 
     With ``decide_first`` the owner gate's decision is read before a run is launched, and a
     refusal launches none (the run's own gate would mark the organization's assets failed in
     the UI); without it the run is launched as the launchpad would, and its gate refuses.
+    ``run_id`` names the run, for a caller that follows its events as they happen.
     """
     from ocomms_pipeline.definitions import defs
 
@@ -137,5 +139,6 @@ def run_export(
         partition_key=organization_id,
         tags=tags,
         raise_on_error=False,
+        run_id=run_id,
     )
     return _outcome_of(result)
