@@ -247,7 +247,7 @@ class ZipWriter:
                 _END64.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, offset)
             )
             self._out.write(_END64_LOCATOR.pack(b"PK\x06\x07", 0, end, 1))
-            count, size, offset = min(count, COUNT_LIMIT), min(size, _U32), min(offset, _U32)
+            count, size, offset = min(count, 0xFFFF), min(size, _U32), min(offset, _U32)
         self._out.write(_END.pack(b"PK\x05\x06", 0, 0, count, count, size, offset, 0))
 
 

@@ -13,6 +13,7 @@ from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.errors import ExportError
 
 from ..support.exports import export
+from ..support.unzip_tools import TOOLS, check_with_tool
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,26 @@ def test_archives_are_deterministic(exported, tmp_path):
     rebuilt = archive.build(copy, "another-run")
     assert rebuilt.sha256 == bundle.sha256_file(archive.archive_path(bundle_path))
     assert rebuilt.files == len(archive.bundle_files(bundle_path))
+
+
+def test_the_archive_does_not_depend_on_the_number_of_threads(exported, tmp_path):
+    _, bundle_path = exported
+    built = []
+    for workers in (1, 3):
+        copy = tmp_path / str(workers) / bundle_path.name
+        shutil.copytree(bundle_path, copy)
+        built.append(archive.build(copy, f"run-{workers}", workers=workers).sha256)
+    assert built == [bundle.sha256_file(archive.archive_path(bundle_path))] * 2
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_unzip_tools_read_the_archive(exported, tool, tmp_path):
+    _, bundle_path = exported
+    members = {
+        f"{bundle_path.name}/{name}": (bundle_path / name).read_bytes()
+        for name in archive.bundle_files(bundle_path)
+    }
+    check_with_tool(tool, archive.archive_path(bundle_path), members, tmp_path / "out")
 
 
 def test_a_file_changed_after_export_stops_the_archive(exported, tmp_path):
