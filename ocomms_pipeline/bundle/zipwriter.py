@@ -131,7 +131,7 @@ def _read_full(source: Readable, size: int) -> bytes:
     return data
 
 
-def deflate_chunk(data: bytes, last: bool, level: int = LEVEL) -> bytes:
+def _deflate_chunk(data: bytes, last: bool, level: int = LEVEL) -> bytes:
     """``data`` as raw deflate ending on a byte boundary, with the final block when ``last``."""
     compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
     end = isal_zlib.Z_FINISH if last else isal_zlib.Z_SYNC_FLUSH
@@ -139,15 +139,15 @@ def deflate_chunk(data: bytes, last: bool, level: int = LEVEL) -> bytes:
 
 
 def _deflated(data: bytes, last: bool, level: int) -> tuple[int, int, bytes]:
-    return isal_zlib.crc32(data), len(data), deflate_chunk(data, last, level)
+    return isal_zlib.crc32(data), len(data), _deflate_chunk(data, last, level)
 
 
 class ZipWriter:
     """Writes members one after another to a seekable binary file, then the central directory.
 
-    ``workers`` threads deflate; the calling thread reads, writes and sums the CRC. Use it as a
-    context manager: leaving it normally writes the end records, leaving it on an exception
-    only stops the threads (the caller removes the partial file).
+    ``workers`` threads deflate; the calling thread reads, writes and combines the CRCs. Use it
+    as a context manager: leaving it normally writes the end records, leaving it on an
+    exception only stops the threads (the caller removes the partial file).
     """
 
     def __init__(
