@@ -174,7 +174,9 @@ def _clear(root: Path) -> None:
     root.mkdir()
 
 
-def measure_large(org: Organization, admin_url: str, work: Path) -> list[Timed]:
+def measure_large(
+    org: Organization, admin_url: str, work: Path, restore: bool = True
+) -> list[Timed]:
     """The large organization: JSON, with zip, with Parquet, and the zip restored."""
     env = _sqlite_home(work / "sqlite_home")
     _create_instance(env)
@@ -185,12 +187,14 @@ def measure_large(org: Organization, admin_url: str, work: Path) -> list[Timed]:
     _clear(root)
     with_zip = _timed("JSON bundle with its zip (the default)", _export(org, root), env, work)
     results.append(with_zip)
-    (archive,) = root.rglob("*.zip")
-    target = servers.create_database(admin_url, f"{PREFIX}_restored")
-    with psycopg.connect(target, autocommit=True) as conn:
-        ddl.create_schema(conn)
-    restore = [CLI, "restore", "--database-url", target, "--", str(archive)]
-    results.append(_timed("restore of that zip into an empty ocomms schema", restore, env, work))
+    if restore:
+        (archive,) = root.rglob("*.zip")
+        target = servers.create_database(admin_url, f"{PREFIX}_restored")
+        with psycopg.connect(target, autocommit=True) as conn:
+            ddl.create_schema(conn)
+        command = [CLI, "restore", "--database-url", target, "--", str(archive)]
+        case = "restore of that zip into an empty ocomms schema"
+        results.append(_timed(case, command, env, work))
     _clear(root)
     parquet = _export(org, root, "--parquet", "--no-archive")
     results.append(_timed("JSON and Parquet, --no-archive", parquet, env, work))
@@ -265,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=parse_size, default=1_000_000)
     parser.add_argument("--small-messages", type=parse_size, default=1_400)
     parser.add_argument("--small-runs", type=int, default=5)
+    parser.add_argument("--no-restore", action="store_true", help="leave the restore out")
     parser.add_argument("--admin-url", help="server for the databases (default: as the tests)")
     parser.add_argument("--output", type=Path, help="also write the Markdown to this file")
     args = parser.parse_args(argv)
@@ -276,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         large_org = _generate(admin_url, names[0], args.messages)
         small_org = _generate(admin_url, names[1], args.small_messages)
         floor = _floor(large_org, work)
-        large = measure_large(large_org, admin_url, work)
+        large = measure_large(large_org, admin_url, work, restore=not args.no_restore)
         small = measure_small(small_org, admin_url, work, args.small_runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
