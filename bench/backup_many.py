@@ -202,8 +202,12 @@ def create_partitions() -> float:
     instance = dg.DagsterInstance.get()
     sensor = defs.resolve_sensor_def(SENSOR_NAME)
     repository = defs.get_repository_def()
+    # Only what the sensor asks for: the code location's other resources (the request
+    # sensors' audit log, the restore target) need variables a backup never reads.
+    every = repository.get_top_level_resources()
+    resources = {key: every[key] for key in sensor.required_resource_keys}
     context = dg.build_sensor_context(
-        instance=instance, repository_def=repository, resources=repository.get_top_level_resources()
+        instance=instance, repository_def=repository, resources=resources
     )
     result = sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests or []:
