@@ -39,8 +39,12 @@ def _default_storage(home: Path) -> bool:
     return not any(key in (config or {}) for key in _STORAGE_KEYS)
 
 
-def _kept_open_overrides(home: Path) -> dict[str, Any]:
-    """The default SQLite event log, at its default place, through the kept-open class."""
+def kept_open_event_log(home: Path) -> dict[str, Any]:
+    """The default SQLite event log, at its default place, through the kept-open class.
+
+    As a ``dagster.yaml`` of a SQLite instance names it, so that every process of the
+    instance (run workers launched for a schedule among them) keeps its connections.
+    """
     return {
         "event_log_storage": {
             "module": KeptOpenSqliteEventLogStorage.__module__,
@@ -53,7 +57,7 @@ def _kept_open_overrides(home: Path) -> dict[str, Any]:
 def instance_in(home: Path) -> dg.DagsterInstance:
     """The persistent instance configured in ``home``, with connections kept for the process."""
     if _default_storage(home):
-        ref = InstanceRef.from_dir(str(home), overrides=_kept_open_overrides(home))
+        ref = InstanceRef.from_dir(str(home), overrides=kept_open_event_log(home))
         instance = dg.DagsterInstance.from_ref(ref)
     else:
         instance = dg.DagsterInstance.from_config(str(home))
