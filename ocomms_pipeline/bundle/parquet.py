@@ -21,6 +21,7 @@ PARQUET_DIR = "parquet"
 ROW_GROUP_ROWS = 128 * 1024
 ROW_GROUP_BYTES = 4 << 20  # of decoded Arrow data
 COMPRESSION = "zstd"
+SINK_BUFFER = 1 << 20  # gathered in C++ before the Python sink hashes and writes them
 
 
 def parquet_path(directory: Path, table_name: str) -> Path:
@@ -36,8 +37,9 @@ class _DigestingFile:
     """The Parquet writer's sink: the file's bytes, hashed and counted as they are written.
 
     pyarrow hands every byte of the file to ``write``, in order (page headers, pages, the
-    footer); sha256 releases the GIL while it hashes a page. Small writes (a page header) are
-    gathered by the file's buffer.
+    footer), through a buffer of its own (``SINK_BUFFER``), so the writer, which runs without
+    the GIL, takes it once a megabyte rather than once a page; sha256 releases it again while
+    it hashes.
     """
 
     def __init__(self, path: Path) -> None:
@@ -89,10 +91,11 @@ class ParquetTableWriter:
         self._pending_rows = 0
         self._pending_bytes = 0
         self._sink = _DigestingFile(path)
+        self._stream = pa.BufferedOutputStream(pa.PythonFile(self._sink, "w"), SINK_BUFFER)
         try:
-            self._writer = pq.ParquetWriter(self._sink, schema, compression=COMPRESSION)
+            self._writer = pq.ParquetWriter(self._stream, schema, compression=COMPRESSION)
         except BaseException:
-            self._sink.close()
+            self._stream.close()  # and the sink with it
             raise
 
     def write(self, batch: pa.Table) -> None:
@@ -115,6 +118,7 @@ class ParquetTableWriter:
     def close(self) -> FileDigest:
         self._flush()
         self._writer.close()
+        self._stream.detach()  # its last bytes to the sink, which stays open to be synced
         sha256 = self._sink.close(sync=True)
         return FileDigest(relative_name(self.path.stem), self.rows, self._sink.bytes, sha256)
 
@@ -123,4 +127,4 @@ class ParquetTableWriter:
         try:
             self._writer.close()
         finally:
-            self._sink.close()
+            self._stream.close()  # and the sink with it; the file is discarded with staging
