@@ -42,6 +42,7 @@ class TableSettings:
     probed: frozenset[str] = frozenset()  # tables scoped by key probes (scoping.probed_tables)
     streamed: frozenset[str] = frozenset()  # tables whose users the scan collects (user_closure)
     spill_buckets: int = references.BUCKETS  # see references.bucket_count
+    held: references.HeldIds | None = None  # small tables' ids, kept in memory for the export
 
 
 def excluded_columns(table: Table) -> dict[str, dict[str, str]]:
@@ -82,7 +83,9 @@ class Part:
         self.scan = TableScan(
             table,
             secrets=settings.secrets,
-            spill=ReferenceSpill(settings.spill_dir, table.name + suffix, settings.spill_buckets),
+            spill=ReferenceSpill(
+                settings.spill_dir, table.name + suffix, settings.spill_buckets, settings.held
+            ),
             one_record_type=True,
             strings_only=not settings.parquet,
             collect_users=table.name in settings.streamed,
