@@ -27,6 +27,7 @@ STATE_FILE = ".export-state.json"
 STAGING_PREFIX = ".staging-"
 BUNDLE_PATTERN = re.compile(r"ocomms-export-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z(-\d+)?")
 _READ_CHUNK = 4 << 20
+_MIN_READ = 4096
 
 
 def organization_dir(root: Path, organization_id: str) -> Path:
@@ -180,10 +181,10 @@ class JsonArrayReader:
         """
         digest = hashlib.sha256()
         newlines = separators = 0
-        buffer = bytearray(self.chunk_bytes)
-        view = memoryview(buffer)
         head = tail = b""
         with open(self.path, "rb", buffering=0) as handle:
+            buffer = _read_buffer(handle.fileno(), self.chunk_bytes)
+            view = memoryview(buffer)
             while size := handle.readinto(buffer):
                 digest.update(view[:size])
                 newlines += buffer.count(b"\n", 0, size)
@@ -246,11 +247,21 @@ def read_json(path: Path) -> Any:
         return json.load(handle)
 
 
+def _read_buffer(fd: int, limit: int) -> bytearray:
+    """A buffer to read the open file ``fd`` through: ``limit`` bytes, or the file's size.
+
+    A new buffer is zeroed in full, so one of 4 MiB for a file of 300 bytes cost most of the
+    time of checking a small organization's files. A file that grows after the size is taken
+    is still read whole, in more reads.
+    """
+    return bytearray(max(_MIN_READ, min(limit, os.fstat(fd).st_size)))
+
+
 def read_blocks(path: Path, block_bytes: int = _READ_CHUNK) -> Iterator[memoryview]:
     """The file's bytes in order, as views of one reused buffer (valid until the next)."""
-    buffer = bytearray(block_bytes)
-    view = memoryview(buffer)
     with open(path, "rb", buffering=0) as handle:
+        buffer = _read_buffer(handle.fileno(), block_bytes)
+        view = memoryview(buffer)
         while size := handle.readinto(buffer):
             yield view[:size]
 
