@@ -103,19 +103,23 @@ def materializations(published: Published) -> Iterator[dg.AssetMaterialization]:
 
 
 def recorded(context: dg.OpExecutionContext, published: Published) -> Iterator[DagsterEvent]:
-    """One organization's materializations, as one batch of events.
+    """One organization's materializations, as one batch of events where that is safe.
 
-    Each is the event Dagster makes of a yielded ``AssetMaterialization``; marked as one
-    batch, as Dagster marks the asset events of a step's output, so that an instance with
+    Each is the event Dagster makes of a yielded ``AssetMaterialization``. Marked as one
+    batch, as Dagster marks the asset events of a step's output, an instance with
     ``DAGSTER_EVENT_BATCH_SIZE`` set stores the organization's 35 events at once (the SQLite
-    event log of ``launch.sqlite_event_log``: one transaction instead of 70). Without it
-    they are stored one by one, as yielded materializations are.
+    event log of ``launch.sqlite_event_log``: one transaction instead of 70). Only an event
+    log that says it stores a batch of many assets whole gets them marked: dagster-postgres
+    would record only the last asset's latest materialization. Unmarked, or without the
+    variable, they are stored one by one, as yielded materializations are.
     """
     step = context.get_step_execution_context()
+    storage = context.instance.event_log_storage
     batch = generate_event_batch_id()
+    batched = getattr(storage, "stores_batches_of_many_assets", False) is True
     events = list(materializations(published))
     for index, materialization in enumerate(events, start=1):
-        end = DagsterEventBatchMetadata(batch, index == len(events))
+        end = DagsterEventBatchMetadata(batch, index == len(events)) if batched else None
         yield DagsterEvent.asset_materialization(step, materialization, end)
 
 

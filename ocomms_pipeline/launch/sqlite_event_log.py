@@ -54,6 +54,11 @@ _OVERFLOW = 4
 class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` that reuses one engine and connection per database file."""
 
+    # A batch may hold events of many assets: each is written as ``store_event`` writes it.
+    # (dagster-postgres assumes one asset per batch and updates only the last event's asset
+    # record, so the backup batches only where a storage says this; see ``defs.backups``.)
+    stores_batches_of_many_assets = True
+
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._asset_key_index_cols = False
