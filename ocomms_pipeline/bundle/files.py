@@ -252,13 +252,14 @@ def read_json(path: Path) -> Any:
 
 
 def _read_buffer(fd: int, limit: int) -> bytearray:
-    """A buffer to read the open file ``fd`` through: ``limit`` bytes, or the file's size.
+    """A buffer to read the open file ``fd`` through: ``limit`` bytes, or fewer for a file
+    smaller than that (its size, at least 4 KiB).
 
     A new buffer is zeroed in full, so one of 4 MiB for a file of 300 bytes cost most of the
     time of checking a small organization's files. A file that grows after the size is taken
     is still read whole, in more reads.
     """
-    return bytearray(max(_MIN_READ, min(limit, os.fstat(fd).st_size)))
+    return bytearray(min(limit, max(_MIN_READ, os.fstat(fd).st_size)))
 
 
 def read_blocks(path: Path, block_bytes: int = _READ_CHUNK) -> Iterator[memoryview]:
