@@ -4,9 +4,10 @@ Builds a database with the real ocomms schema and N small organizations (members
 messages, reactions, a direct conversation each) in a few set-based statements, creates the
 partitions with the partition sensor, evaluates the nightly backup schedule and executes every
 run it requests (``backup_organizations``, in-process executor) against a real
-DagsterInstance in a temporary DAGSTER_HOME. Its ``dagster.yaml`` is the one the README asks
-of a SQLite deployment (the event log through ``KeptOpenSqliteEventLogStorage``);
-``--instance sqlite-stock`` leaves Dagster's own event log, ``--instance postgres`` installs
+DagsterInstance in a temporary DAGSTER_HOME. Its ``dagster.yaml`` and environment are what
+the README asks of a SQLite deployment (the event log through
+``KeptOpenSqliteEventLogStorage``, ``DAGSTER_EVENT_BATCH_SIZE`` set); ``--instance
+sqlite-stock`` leaves Dagster's own event log, ``--instance postgres`` installs
 ``deploy/dagster.yaml``. ``--workers`` runs that many batches at a time in separate
 processes, as the queued run coordinator would with its ``ocomms/kind=backup`` limit.
 
@@ -14,9 +15,8 @@ Prints wall time, time per organization and overhead per run, then checks what a
 would see: every partition of every asset the backup records shown as materialized (the
 partition status Dagster's UI reads), and exits 1 if any is short. Needs nothing in the
 environment: its PostgreSQL server is the tests' (``OCOMMS_ADMIN_DATABASE_URL``, else the
-local one, else an embedded one).
-Everything it creates (database, DAGSTER_HOME, export root) is removed at the end unless
-``--keep``.
+local one, else an embedded one). Everything it creates (database, DAGSTER_HOME, export
+root) is removed at the end unless ``--keep``.
 
     .venv/bin/python -m bench.backup_many                      # 1,000 organizations
     .venv/bin/python -m bench.backup_many --organizations 200 --batch-size 50 --workers 2
@@ -52,6 +52,10 @@ from ocomms_pipeline.sandbox import ddl, servers
 PROJECT = Path(__file__).resolve().parents[1]
 BENCH_TAG = "ocomms/bench_run"
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
+# What the README asks of a SQLite deployment beside its dagster.yaml: an organization's
+# 35 materializations stored as one batch.
+EVENT_BATCH_ENV = "DAGSTER_EVENT_BATCH_SIZE"
+EVENT_BATCH_SIZE = "100"
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 # One statement per table; %(n)s organizations, three members each (owner, admin, member).
@@ -429,6 +433,8 @@ def main() -> int:
             use_postgres_instance(work / "dagster", admin_url, f"{name}_dagster")
         else:
             write_sqlite_instance(work / "dagster", kept_open=args.instance == "sqlite")
+        if args.instance == "sqlite":
+            os.environ[EVENT_BATCH_ENV] = EVENT_BATCH_SIZE  # as the README asks of SQLite
         os.environ.update(
             DAGSTER_HOME=str(work / "dagster"),
             OCOMMS_DATABASE_URL=url,

@@ -13,12 +13,13 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ocomms_pipeline.bundle.preallocation import GrowingFile
+from ocomms_pipeline.bundle.preallocation import RESERVE_FROM, GrowingFile
 
 FORMAT_NAME = "ocomms-export"
 FORMAT_VERSION = 1
@@ -27,6 +28,8 @@ STATE_FILE = ".export-state.json"
 STAGING_PREFIX = ".staging-"
 BUNDLE_PATTERN = re.compile(r"ocomms-export-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z(-\d+)?")
 _READ_CHUNK = 4 << 20
+_MIN_READ = 4096
+_SYNC_THREADS = 8
 
 
 def organization_dir(root: Path, organization_id: str) -> Path:
@@ -143,11 +146,13 @@ class JsonArrayWriter:
         path.unlink()
 
     def close(self) -> FileDigest:
+        """Finish the file. A large one is made durable now, while other tables are still
+        being read; small ones are made durable together by ``publish``."""
         if self.fragment:
             self._file.close()
             return FileDigest(self.path.name, self.rows, self.bytes, "")
         self._put(b"\n]\n")
-        self._file.close(sync=True)
+        self._file.close(sync=self.bytes > RESERVE_FROM)
         assert self._hash is not None
         return FileDigest(self.path.name, self.rows, self.bytes, self._hash.hexdigest())
 
@@ -180,10 +185,10 @@ class JsonArrayReader:
         """
         digest = hashlib.sha256()
         newlines = separators = 0
-        buffer = bytearray(self.chunk_bytes)
-        view = memoryview(buffer)
         head = tail = b""
         with open(self.path, "rb", buffering=0) as handle:
+            buffer = _read_buffer(handle.fileno(), self.chunk_bytes)
+            view = memoryview(buffer)
             while size := handle.readinto(buffer):
                 digest.update(view[:size])
                 newlines += buffer.count(b"\n", 0, size)
@@ -246,11 +251,22 @@ def read_json(path: Path) -> Any:
         return json.load(handle)
 
 
+def _read_buffer(fd: int, limit: int) -> bytearray:
+    """A buffer to read the open file ``fd`` through: ``limit`` bytes, or fewer for a file
+    smaller than that (its size, at least 4 KiB).
+
+    A new buffer is zeroed in full, so one of 4 MiB for a file of 300 bytes cost most of the
+    time of checking a small organization's files. A file that grows after the size is taken
+    is still read whole, in more reads.
+    """
+    return bytearray(min(limit, max(_MIN_READ, os.fstat(fd).st_size)))
+
+
 def read_blocks(path: Path, block_bytes: int = _READ_CHUNK) -> Iterator[memoryview]:
     """The file's bytes in order, as views of one reused buffer (valid until the next)."""
-    buffer = bytearray(block_bytes)
-    view = memoryview(buffer)
     with open(path, "rb", buffering=0) as handle:
+        buffer = _read_buffer(handle.fileno(), block_bytes)
+        view = memoryview(buffer)
         while size := handle.readinto(buffer):
             yield view[:size]
 
@@ -270,10 +286,35 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_tree(directory: Path) -> None:
+    """Make every file under ``directory`` and the directories themselves durable.
+
+    Several at once: the filesystem then commits them in a few journal transactions instead
+    of one each. A small organization's thirty-odd files took about 130 ms one after
+    another here, and about 20 ms eight at a time.
+    """
+    paths = []
+    for parent, _, names in os.walk(directory):  # links are not followed, nor synced
+        paths.append(parent)
+        paths += [p for n in names if not os.path.islink(p := os.path.join(parent, n))]
+    with ThreadPoolExecutor(max_workers=_SYNC_THREADS) as pool:
+        list(pool.map(_fsync_file, paths))
+
+
 def publish(staging: Path, manifest: dict[str, Any], destination: Path) -> Path:
-    """Write the manifest into staging and rename staging to its final name, atomically."""
+    """Make staging durable, write the manifest into it and rename it to its final name,
+    atomically: a bundle under its final name is complete on disk."""
     if destination.exists():
         raise FileExistsError(f"bundle {destination} already exists")
+    sync_tree(staging)
     write_json(staging / MANIFEST, manifest)
     (staging / STATE_FILE).unlink(missing_ok=True)
     _fsync_dir(staging)

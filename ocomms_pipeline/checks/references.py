@@ -5,13 +5,21 @@ in a set would make memory grow with the organization. Instead each table's scan
 ids it holds (keys) and the ids it points at (references) to disk, split into buckets by a
 hash of the id, and resolution then reads one bucket at a time: memory is the size of one
 bucket, a small fraction of the ids, whatever the size of the bundle.
+
+A small export has too few ids for that to pay: a directory and dozens of bucket files per
+table, written, read and removed, were about a tenth of a small organization's export. Its
+tables' ids are held in memory instead (``HeldIds``), up to ``HELD_IDS`` of them for the
+whole export, and resolved as one bucket; a table past ``FLUSH_IDS`` ids, and any table once
+the export holds ``HELD_IDS``, spills to disk as before, so memory stays flat.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +34,15 @@ BUCKETS = 32  # the fewest: what a small export and ``verify`` use
 MAX_BUCKETS = 256
 BUCKET_SOURCE_BYTES = 16 << 20  # of table data on disk per bucket
 FLUSH_IDS = 1 << 15
+HELD_IDS = 1 << 18  # ids one export may hold in memory, all tables together (a few MB)
 SPILL_DIR = ".reference-spill"
 EXAMPLES = 3
 RESOLVE_THREADS = 2
 _SCHEMA = pa.schema([("id", pa.string()), ("stream", pa.int16())])
 _STREAMS = b"streams"  # batch metadata: JSON list of [kind, target, source] per stream tag
+
+# A batch of ids with the [kind, target, source] of each of its stream tags.
+Tagged = tuple[pa.RecordBatch, list]
 
 
 def bucket_count(source_bytes: int) -> int:
@@ -64,6 +76,50 @@ def _buckets(values: pa.StringArray, count: int) -> np.ndarray:
     return (mixed % np.uint64(count)).astype(np.int64)
 
 
+def _split(batch: pa.RecordBatch, count: int) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """The batch's rows per bucket, as (bucket, rows), for the buckets that have any."""
+    buckets = _buckets(batch.column(0), count)
+    order = np.argsort(buckets, kind="stable")
+    counts = np.bincount(buckets, minlength=count)
+    ordered = batch.take(arrow_arrays.integers(order))
+    start = 0
+    for bucket in np.flatnonzero(counts):
+        size = int(counts[bucket])
+        yield int(bucket), ordered.slice(start, size)
+        start += size
+
+
+class HeldIds:
+    """The ids of one export's small tables, kept in memory instead of spilled.
+
+    Shared by the export's spills (tables may be read on several threads). ``hold`` takes a
+    table's ids while the export holds fewer than ``limit``; a table it refuses spills to
+    disk, and ``resolve`` joins what is held to what was spilled.
+    """
+
+    def __init__(self, limit: int = HELD_IDS) -> None:
+        self.limit = limit
+        self.ids = 0
+        self.batches: list[Tagged] = []
+        self._lock = threading.Lock()
+
+    def hold(self, batch: pa.RecordBatch, streams: list) -> bool:
+        with self._lock:
+            if self.ids + batch.num_rows > self.limit:
+                return False
+            self.ids += batch.num_rows
+            self.batches.append((batch, streams))
+            return True
+
+    def by_bucket(self, count: int) -> dict[int, list[Tagged]]:
+        """The held ids split as a spill with ``count`` buckets splits them."""
+        found: dict[int, list[Tagged]] = defaultdict(list)
+        for batch, streams in self.batches:
+            for bucket, rows in _split(batch, count):
+                found[bucket].append((rows, streams))
+        return found
+
+
 class ReferenceSpill:
     """One table's keys and references, appended to bucket files on disk.
 
@@ -72,12 +128,22 @@ class ReferenceSpill:
     referencing column it came from). Splitting every chunk's ids per bucket and column made
     hundreds of thousands of tiny batches, tens of thousands of small writes, and a Python
     loop per bucket per chunk; held back, the ids cost a few megabytes.
+
+    With ``held``, a table that never reaches ``FLUSH_IDS`` ids gives them to the export's
+    ``HeldIds`` when it closes, if it takes them, and writes nothing. The table's directory
+    is made only when a bucket file is.
     """
 
-    def __init__(self, directory: Path, table_name: str, buckets: int = BUCKETS) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        table_name: str,
+        buckets: int = BUCKETS,
+        held: HeldIds | None = None,
+    ) -> None:
         self.directory = directory / table_name
         self.buckets = buckets
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.held = held
         self._writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
         self._pending: dict[tuple[str, str, str], list[pa.Array]] = defaultdict(list)
         self._pending_ids = 0
@@ -96,35 +162,37 @@ class ReferenceSpill:
         if self._pending_ids >= FLUSH_IDS:
             self._flush()
 
-    def _flush(self) -> None:
-        if not self._pending:
-            return
+    def _take_pending(self) -> Tagged:
+        """What is held back, as one batch tagged by stream; nothing is held back after."""
         streams = sorted(self._pending)
         arrays = [pa.concat_arrays(self._pending[s]) for s in streams]
         self._pending.clear()
         self._pending_ids = 0
-        ids = pa.concat_arrays(arrays)
         tags = np.repeat(np.arange(len(streams), dtype=np.int16), [len(a) for a in arrays])
-        buckets = _buckets(ids, self.buckets)
-        order = np.argsort(buckets, kind="stable")
-        counts = np.bincount(buckets, minlength=self.buckets)
-        batch = pa.record_batch(
-            [ids.take(arrow_arrays.integers(order)), arrow_arrays.integers(tags[order])], _SCHEMA
-        )
+        batch = pa.record_batch([pa.concat_arrays(arrays), arrow_arrays.integers(tags)], _SCHEMA)
+        return batch, [list(s) for s in streams]
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._write(*self._take_pending())
+
+    def _write(self, batch: pa.RecordBatch, streams: list) -> None:
         metadata = {_STREAMS: json.dumps(streams)}
-        start = 0
-        for bucket in np.flatnonzero(counts):
-            count = int(counts[bucket])
-            self._writer(int(bucket)).write_batch(batch.slice(start, count), metadata)
-            start += count
+        for bucket, rows in _split(batch, self.buckets):
+            self._writer(bucket).write_batch(rows, metadata)
 
     def _writer(self, bucket: int) -> pa.ipc.RecordBatchStreamWriter:
         if bucket not in self._writers:
+            self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / f"{bucket}.arrows"
             self._writers[bucket] = pa.ipc.new_stream(str(path), _SCHEMA)
         return self._writers[bucket]
 
     def close(self) -> None:
+        if self.held is not None and self._pending and not self._writers:
+            batch, streams = self._take_pending()
+            if not self.held.hold(batch, streams):
+                self._write(batch, streams)
         self._flush()
         self.abandon()
 
@@ -151,9 +219,8 @@ class Unresolved:
         return f"{self.source}: {self.count:,} ids not found in {self.target}, e.g. {shown}"
 
 
-def _read_bucket(paths: list[Path]) -> tuple[dict, dict]:
-    keys: dict[str, list[pa.Array]] = defaultdict(list)
-    refs: dict[tuple[str, str], list[pa.Array]] = defaultdict(list)
+def _spilled(paths: list[Path]) -> Iterator[Tagged]:
+    """The batches of one bucket's files, in a stable order."""
     for path in sorted(paths):
         with pa.OSFile(str(path)) as source, pa.ipc.open_stream(source) as reader:
             while True:
@@ -161,23 +228,31 @@ def _read_bucket(paths: list[Path]) -> tuple[dict, dict]:
                     batch, meta = reader.read_next_batch_with_custom_metadata()
                 except StopIteration:
                     break
-                ids, tags = batch.column(0), arrow_arrays.numbers(batch.column(1))
-                for tag, (kind, target, source_column) in enumerate(json.loads(meta[_STREAMS])):
-                    values = ids.take(arrow_arrays.integers(np.flatnonzero(tags == tag)))
-                    if kind == "key":
-                        keys[target].append(values)
-                    else:
-                        refs[(target, source_column)].append(values)
+                yield batch, json.loads(meta[_STREAMS])
+
+
+def _read_bucket(batches: Iterable[Tagged]) -> tuple[dict, dict]:
+    keys: dict[str, list[pa.Array]] = defaultdict(list)
+    refs: dict[tuple[str, str], list[pa.Array]] = defaultdict(list)
+    for batch, streams in batches:
+        ids, tags = batch.column(0), arrow_arrays.numbers(batch.column(1))
+        for tag, (kind, target, source_column) in enumerate(streams):
+            values = ids.take(arrow_arrays.integers(np.flatnonzero(tags == tag)))
+            if kind == "key":
+                keys[target].append(values)
+            else:
+                refs[(target, source_column)].append(values)
     return keys, refs
 
 
-def _resolve_bucket(paths: list[Path]) -> list[Unresolved]:
-    """The ids of one bucket that miss their target, per referencing column.
+def _resolve_bucket(paths: list[Path], held: list[Tagged] | None = None) -> list[Unresolved]:
+    """The ids of one bucket (its files, and what is held of it) that miss their target,
+    per referencing column.
 
     All columns pointing at one target are looked up together: Arrow builds the set of the
     target's keys once per call, and a million messages are pointed at by half a dozen.
     """
-    keys, refs = _read_bucket(paths)
+    keys, refs = _read_bucket([*_spilled(paths), *(held or [])])
     found = []
     for target in sorted({t for t, _ in refs}):
         sources = sorted(s for t, s in refs if t == target)
@@ -194,17 +269,30 @@ def _resolve_bucket(paths: list[Path]) -> list[Unresolved]:
     return found
 
 
-def resolve(directory: Path, threads: int = RESOLVE_THREADS) -> list[Unresolved]:
+def resolve(
+    directory: Path,
+    threads: int = RESOLVE_THREADS,
+    held: HeldIds | None = None,
+    buckets: int = BUCKETS,
+) -> list[Unresolved]:
     """Every referencing column with ids missing from its target, bucket by bucket.
 
     Buckets are independent and Arrow's hashing releases the GIL, so ``threads`` buckets are
-    resolved side by side; memory is that many buckets.
+    resolved side by side; memory is that many buckets. With nothing spilled, the ``held``
+    ids are one bucket; otherwise they are split into the spills' ``buckets`` and each part
+    joins its bucket's files.
     """
     files: dict[str, list[Path]] = defaultdict(list)
     for path in directory.glob("*/*.arrows"):
         files[path.stem].append(path)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        per_bucket = list(pool.map(_resolve_bucket, files.values()))
+    if held is not None and not files:
+        per_bucket = [_resolve_bucket([], held.batches)]
+    else:
+        parts = held.by_bucket(buckets) if held is not None else {}
+        names = sorted(set(files) | {str(b) for b in parts})
+        work = [(files.get(n, []), parts.get(int(n), [])) for n in names]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            per_bucket = list(pool.map(lambda w: _resolve_bucket(*w), work))
     found: dict[str, Unresolved] = {}
     for part in per_bucket:
         for miss in part:

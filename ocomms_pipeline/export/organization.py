@@ -142,7 +142,10 @@ def _stream_all_tables(
         state.tables.append(result)
         state.problems += [p.to_json() for p in problems]
     state.problems += [p.to_json() for p in late_problems]
-    for unresolved in references.resolve(settings.spill_dir):
+    found = references.resolve(
+        settings.spill_dir, held=settings.held, buckets=settings.spill_buckets
+    )
+    for unresolved in found:
         table = unresolved.source.split(".")[0]
         problem = Problem(table, Check.REFERENCES_RESOLVE, unresolved.reason())
         state.problems.append(problem.to_json())
@@ -199,6 +202,7 @@ def export_organization(
                 staging / references.SPILL_DIR,
                 probed=probed,
                 spill_buckets=references.bucket_count(sum(sizes.values())),
+                held=references.HeldIds(),
                 streamed=user_closure.streamed_tables(),
                 progress=ExportProgress.start(run_id, len(catalog.exported_tables())),
             )

@@ -44,6 +44,7 @@ class TableSettings:
     streamed: frozenset[str] = frozenset()  # tables whose users the scan collects (user_closure)
     spill_buckets: int = references.BUCKETS  # see references.bucket_count
     progress: ExportProgress = QUIET  # who hears of rows read and tables finished
+    held: references.HeldIds | None = None  # small tables' ids, kept in memory for the export
 
 
 def excluded_columns(table: Table) -> dict[str, dict[str, str]]:
@@ -84,7 +85,9 @@ class Part:
         self.scan = TableScan(
             table,
             secrets=settings.secrets,
-            spill=ReferenceSpill(settings.spill_dir, table.name + suffix, settings.spill_buckets),
+            spill=ReferenceSpill(
+                settings.spill_dir, table.name + suffix, settings.spill_buckets, settings.held
+            ),
             one_record_type=True,
             strings_only=not settings.parquet,
             collect_users=table.name in settings.streamed,

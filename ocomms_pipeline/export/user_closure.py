@@ -50,9 +50,16 @@ def _distinct_ids(snapshot: Snapshot, query: str, params: dict[str, Any]) -> set
 def early_users(
     pool: SharedSnapshots, organization_id: str, probed: frozenset[str] = frozenset()
 ) -> set[str]:
-    """The users that the organization's rows outside ``streamed_tables`` mention."""
+    """The users that the organization's rows outside ``streamed_tables`` mention.
+
+    With several connections the per-table queries run side by side; with one, they go as
+    one query, one round trip instead of twenty (a small organization's are each about a
+    millisecond of work).
+    """
     params = {"org": organization_id}
     parts = scoping.referenced_users_parts(probed, skipped=streamed_tables())
+    if len(pool.snapshots) == 1:
+        return _distinct_ids(pool.main, " UNION ALL ".join(f"({q})" for q in parts), params)
     tasks = [partial(_distinct_ids, query=q, params=params) for q in parts]
     return set().union(*pool.map(tasks))
 

@@ -99,3 +99,31 @@ def test_an_export_runs_through_the_postgres_backed_instance(
         ).fetchone()
     assert status == "SUCCESS"
     assert materialized == len(catalog.exported_tables()) + 2  # tables, bundle, archive
+
+
+def test_a_backup_with_event_batching_on_records_every_asset_in_postgres(
+    postgres_instance, seeded_db, tmp_path, monkeypatch
+):
+    """dagster-postgres keeps only the last asset's record of a batch: a backup batches an
+    organization's materializations only on an event log that stores such batches whole."""
+    from ocomms_pipeline.definitions import defs
+    from ocomms_pipeline.defs.asset_keys import BUNDLE_KEY, table_key
+    from ocomms_pipeline.defs.backups import BACKUP_JOB, backup_run_config
+    from ocomms_pipeline.defs.partitions import organizations
+
+    instance, _ = postgres_instance
+    org = seeded_db.sample.orgs["Acme"]
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "100")
+    monkeypatch.setenv("OCOMMS_DATABASE_URL", seeded_db.url)
+    monkeypatch.setenv("OCOMMS_EXPORT_ROOT", str(tmp_path / "exports"))
+    instance.add_dynamic_partitions(organizations.name, [org])
+    result = defs.resolve_job_def(BACKUP_JOB).execute_in_process(
+        run_config=backup_run_config([org], "operator:nightly-backup"), instance=instance
+    )
+    assert result.success
+    keys = [BUNDLE_KEY, *(table_key(t.name) for t in catalog.exported_tables())]
+    records = {r.asset_entry.asset_key: r for r in instance.get_asset_records(keys)}
+    assert set(records) == set(keys)
+    for key in keys:
+        latest = records[key].asset_entry.last_materialization
+        assert latest is not None and latest.run_id == result.run_id, key

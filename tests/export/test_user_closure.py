@@ -97,3 +97,19 @@ def test_new_secrets_are_those_not_known_before():
     assert late.values.to_pylist() == ["hash-bbbbbbbb"]
     assert late.origins == {"hash-bbbbbbbb": "accounts.password"}
     assert len(user_closure.new_secrets(found, found).values) == 0
+
+
+def test_one_connection_asks_once_and_finds_the_users_several_connections_find(seeded_db):
+    org = seeded_db.sample.orgs["Acme"]
+    found = {}
+    for connections in (1, 2):
+        with (
+            open_snapshot(seeded_db.url) as snapshot,
+            SharedSnapshots(
+                snapshot, seeded_db.url, connections=connections, lock_timeout_seconds=5
+            ) as pool,
+        ):
+            probed = scoping.probed_tables(snapshot.relation_sizes())
+            found[connections] = user_closure.early_users(pool, org, probed)
+    assert found[1] == found[2]
+    assert len(found[1]) > 1
