@@ -40,12 +40,17 @@ from pathlib import Path
 import psycopg
 
 from bench import child
+from bench.dagster_homes import (
+    DAGSTER_DATABASE,
+    PREFIX,
+    create_instance,
+    new_user_sqlite_home,
+    postgres_home,
+)
 from bench.generate import parse_size
 from ocomms_pipeline.sandbox import ddl, servers
 
 CLI = str(Path(sys.executable).with_name("ocomms-pipeline"))
-DEPLOY_CONFIG = child.PROJECT / "deploy" / "dagster.yaml"
-PREFIX = "ocomms_cli_bench"
 MB = 1_000_000
 
 
@@ -87,37 +92,6 @@ def _generate(admin_url: str, name: str, messages: int) -> Organization:
     lines = done.stdout.splitlines()
     _, organization_id, _, owner_id = lines[1].split()
     return Organization(lines[0], organization_id, owner_id)
-
-
-def _sqlite_home(path: Path) -> dict[str, str]:
-    """A DAGSTER_HOME as a new user has it: telemetry off, storage left at Dagster's default."""
-    path.mkdir(parents=True)
-    (path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    return {"DAGSTER_HOME": str(path)}
-
-
-def _postgres_home(path: Path, admin_url: str) -> dict[str, str]:
-    """A DAGSTER_HOME holding deploy/dagster.yaml, on a fresh database of its own."""
-    path.mkdir(parents=True)
-    text = DEPLOY_CONFIG.read_text(encoding="utf-8") + "\ntelemetry:\n  enabled: false\n"
-    (path / "dagster.yaml").write_text(text, encoding="utf-8")
-    url = servers.create_database(admin_url, f"{PREFIX}_dagster")
-    params = psycopg.conninfo.conninfo_to_dict(url)
-    return {
-        "DAGSTER_HOME": str(path),
-        "DAGSTER_PG_HOST": str(params.get("host", "127.0.0.1")),
-        "DAGSTER_PG_PORT": str(params.get("port", 5432)),
-        "DAGSTER_PG_USER": str(params.get("user", "")),
-        "DAGSTER_PG_PASSWORD": str(params.get("password", "")),
-        "DAGSTER_PG_DB": str(params["dbname"]),
-        "DAGSTER_MAX_CONCURRENT_RUNS": "4",
-    }
-
-
-def _create_instance(env: dict[str, str]) -> None:
-    """The instance's storage, created once, as it is on a machine that ran Dagster before."""
-    script = "import dagster as dg; dg.DagsterInstance.get().dispose()"
-    subprocess.run([sys.executable, "-c", script], env={**os.environ, **env}, check=True)
 
 
 def _timed(case: str, command: list[str], env: dict[str, str], cwd: Path) -> Timed:
@@ -178,8 +152,8 @@ def measure_large(
     org: Organization, admin_url: str, work: Path, restore: bool = True
 ) -> list[Timed]:
     """The large organization: JSON, with zip, with Parquet, and the zip restored."""
-    env = _sqlite_home(work / "sqlite_home")
-    _create_instance(env)
+    env = new_user_sqlite_home(work / "sqlite_home")
+    create_instance(env)
     root = work / "exports"
     root.mkdir()
     env["OCOMMS_DATABASE_URL"] = org.url
@@ -207,14 +181,14 @@ def measure_small(
 ) -> dict[str, list[Timed]]:
     """The small organization's export, ``runs`` times on each kind of instance."""
     homes = {
-        "SQLite instance": _sqlite_home(work / "small_sqlite_home"),
-        "PostgreSQL instance (deploy/dagster.yaml)": _postgres_home(
+        "SQLite instance": new_user_sqlite_home(work / "small_sqlite_home"),
+        "PostgreSQL instance (deploy/dagster.yaml)": postgres_home(
             work / "small_pg_home", admin_url
         ),
     }
     found: dict[str, list[Timed]] = {}
     for label, env in homes.items():
-        _create_instance(env)
+        create_instance(env)
         env["OCOMMS_DATABASE_URL"] = org.url
         root = work / "small_exports"
         root.mkdir(exist_ok=True)
@@ -276,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url = args.admin_url or servers.admin_server_url()
     work = Path(tempfile.mkdtemp(prefix="ocomms-cli-bench-"))
-    names = [f"{PREFIX}_large", f"{PREFIX}_small", f"{PREFIX}_restored", f"{PREFIX}_dagster"]
+    names = [f"{PREFIX}_large", f"{PREFIX}_small", f"{PREFIX}_restored", DAGSTER_DATABASE]
     try:
         large_org = _generate(admin_url, names[0], args.messages)
         small_org = _generate(admin_url, names[1], args.small_messages)

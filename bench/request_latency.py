@@ -38,10 +38,14 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg
-import yaml
 
-from bench.cli_end_to_end import PREFIX, _create_instance, _postgres_home
-from ocomms_pipeline.launch.instances import sqlite_instance_config
+from bench.dagster_homes import (
+    DAGSTER_DATABASE,
+    PREFIX,
+    create_instance,
+    postgres_home,
+    tuned_sqlite_home,
+)
 from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import ddl, servers
 from ocomms_pipeline.sandbox.samples import data as sample_data
@@ -50,13 +54,6 @@ PROJECT = Path(__file__).resolve().parents[1]
 DAEMON = str(Path(sys.executable).with_name("dagster-daemon"))
 AUDIT_SECRET = "bench-audit-secret"  # signs the benchmark's own throwaway audit log
 TIMEOUT = 600.0
-
-
-def _sqlite_home(path: Path) -> dict[str, str]:
-    path.mkdir(parents=True)
-    config = sqlite_instance_config(path)
-    (path / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    return {"DAGSTER_HOME": str(path)}
 
 
 def _wait_completed(url: str, request_id: object) -> tuple[request_queue.ExportRequest, datetime]:
@@ -84,8 +81,8 @@ def measure(instance: str, requests: int, interval: int, admin_url: str) -> list
             sample = sample_data.seed(conn)
         request_queue.init_db(url)
         home = work / "home"
-        env = _postgres_home(home, admin_url) if instance == "postgres" else _sqlite_home(home)
-        _create_instance(env)
+        env = postgres_home(home, admin_url) if instance == "postgres" else tuned_sqlite_home(home)
+        create_instance(env)
         env = {
             **os.environ,
             **env,
@@ -135,7 +132,7 @@ def measure(instance: str, requests: int, interval: int, admin_url: str) -> list
         shutil.rmtree(work, ignore_errors=True)
         servers.drop_database(admin_url, name)
         if instance == "postgres":
-            servers.drop_database(admin_url, f"{PREFIX}_dagster")
+            servers.drop_database(admin_url, DAGSTER_DATABASE)
 
 
 def render(instance: str, interval: int, found: list[dict[str, float]]) -> str:

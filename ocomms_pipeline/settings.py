@@ -54,7 +54,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(AUDIT_LOG_DIR, None, "ocomms's audit log directory"),
     Variable(AUDIT_LOG_SECRET, None, "the HMAC key of ocomms's audit chain"),
     Variable(REQUEST_SENSOR_INTERVAL, "30", "minimum seconds between request-sensor ticks"),
-    Variable(REQUEST_STATUS_INTERVAL, "5", "minimum seconds between the run-status sensors' ticks"),
+    Variable(REQUEST_STATUS_INTERVAL, "2", "minimum seconds between the run-status sensors' ticks"),
     Variable(BACKUP_CRON, "0 2 * * *", "when the nightly backup runs"),
     Variable(BACKUP_TIMEZONE, "UTC", "the backup cron's time zone"),
     Variable(BACKUP_BATCH_SIZE, "100", "organizations per backup run"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -220,6 +221,17 @@ def plain_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> lis
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(plain_arguments(parser, sys.argv[1:] if argv is None else argv))
+    try:
+        return _dispatch(args)
+    except BrokenPipeError:
+        # Whoever read stdout went away (`| head`): say so in one line, not a traceback, and
+        # point stdout at nothing so that Python's flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("error: standard output was closed before everything was written", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "export":
         return _export(args)
     if args.command == "verify":

@@ -40,10 +40,13 @@ REQUEST_TAG = "ocomms/request_id"
 REQUESTED_BY_TAG = "ocomms/requested_by"
 PARTITION_TAG = "dagster/partition"
 RUN_KEY_TAG = "dagster/run_key"
-DEFAULT_INTERVAL_SECONDS = 30
+DEFAULT_INTERVAL_SECONDS = settings.request_sensor_interval({})
 # A finished run reaches its request row at the next tick of a run-status sensor: what the
 # owner waits for after the export itself. Their ticks only read the event log past a cursor.
-DEFAULT_STATUS_INTERVAL_SECONDS = 5
+# Dagster's sensor daemon passes over its sensors every 5 s at most, and skips a sensor whose
+# last tick began less than its interval ago; at 5 s, passes a hair under 5 s apart skipped
+# every other one (a 10 s wait). Below the pass time, each pass ticks them.
+DEFAULT_STATUS_INTERVAL_SECONDS = settings.request_status_interval({})
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -53,7 +56,7 @@ def interval_from_env(environ: Mapping[str, str] | None = None) -> int:
 
 
 def status_interval_from_env(environ: Mapping[str, str] | None = None) -> int:
-    """The run-status sensors' interval: ``OCOMMS_REQUEST_STATUS_INTERVAL_SECONDS`` or 5."""
+    """The run-status sensors' interval: ``OCOMMS_REQUEST_STATUS_INTERVAL_SECONDS`` or 2."""
     return settings.request_status_interval(environ)
 
 

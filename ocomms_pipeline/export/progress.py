@@ -82,8 +82,8 @@ class Totals:
 
 
 @dataclass(frozen=True)
-class TableRead:
-    """A table still being read: rows and bytes of it so far."""
+class TableProgress:
+    """One table's rows and bytes at some moment; the two kinds differ in what they say."""
 
     run_id: str
     table: str
@@ -91,6 +91,11 @@ class TableRead:
     bytes: int
     seconds: float
     totals: Totals
+
+
+@dataclass(frozen=True)
+class TableRead(TableProgress):
+    """A table still being read: rows and bytes of it so far."""
 
     def __str__(self) -> str:
         return (
@@ -100,15 +105,8 @@ class TableRead:
 
 
 @dataclass(frozen=True)
-class TableDone:
+class TableDone(TableProgress):
     """A table's file is complete: its rows and bytes as the manifest will say."""
-
-    run_id: str
-    table: str
-    rows: int
-    bytes: int
-    seconds: float
-    totals: Totals
 
     def __str__(self) -> str:
         return (

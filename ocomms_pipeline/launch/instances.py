@@ -23,13 +23,12 @@ import yaml
 from dagster._core.instance.ref import InstanceRef
 
 from ocomms_pipeline.defs.retention import active_run_ids
+from ocomms_pipeline.launch.pooling import COMMAND_POOL
 from ocomms_pipeline.launch.sqlite_event_log import KeptOpenSqliteEventLogStorage
 
 _CONFIG_FILE = "dagster.yaml"
 # Keys of dagster.yaml that choose a storage; with none of them Dagster uses SQLite files.
 _STORAGE_KEYS = ("storage", "run_storage", "event_log_storage", "schedule_storage")
-# Pooled connections: no statement timeout (a command's queries are its own), recycled hourly.
-_POOL = {"statement_timeout": 0, "pool_recycle": 3600, "max_overflow": 4}
 DEQUEUE_INTERVAL_SECONDS = 1
 
 
@@ -76,7 +75,7 @@ def instance_in(home: Path) -> dg.DagsterInstance:
         instance = dg.DagsterInstance.from_ref(ref)
     else:
         instance = dg.DagsterInstance.from_config(str(home))
-    instance.optimize_for_webserver(**_POOL)
+    instance.optimize_for_webserver(**COMMAND_POOL.as_arguments())
     return instance
 
 

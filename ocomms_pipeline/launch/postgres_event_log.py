@@ -7,6 +7,10 @@ connection. Dagster's webserver pools for the same reason (``optimize_for_webser
 class does it from the start, so the run workers the daemon launches, the daemon itself and
 the CLI hold one connection each (more only while they overlap, up to the overflow) and
 recycle it hourly. Rows and tables are the stock class's, read by it as before.
+
+Asked to pool again (the CLI's instance, or the webserver with its statement timeout), it
+keeps its engine when the settings are the ones it already has, and otherwise replaces the
+engine and closes the old one's connections, which the stock method leaves open.
 """
 
 from __future__ import annotations
@@ -18,10 +22,7 @@ from dagster._serdes import ConfigurableClassData
 from dagster_postgres import PostgresEventLogStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
-# No statement timeout (a run's queries are its own); connections renewed hourly.
-STATEMENT_TIMEOUT_MS = 0
-POOL_RECYCLE_SECONDS = 3600
-MAX_OVERFLOW = 4
+from ocomms_pipeline.launch.pooling import COMMAND_POOL, PoolSettings
 
 
 class PooledPostgresEventLogStorage(PostgresEventLogStorage):
@@ -34,8 +35,20 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
         inst_data: ConfigurableClassData | None = None,
         token_provider: Any = None,
     ) -> None:
+        self._pool: PoolSettings | None = None
         super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
-        self.optimize_for_webserver(STATEMENT_TIMEOUT_MS, POOL_RECYCLE_SECONDS, MAX_OVERFLOW)
+        self.optimize_for_webserver(**COMMAND_POOL.as_arguments())
+
+    def optimize_for_webserver(
+        self, statement_timeout: int, pool_recycle: int, max_overflow: int
+    ) -> None:
+        wanted = PoolSettings(statement_timeout, pool_recycle, max_overflow)
+        if wanted == self._pool:
+            return
+        replaced = self._engine
+        super().optimize_for_webserver(statement_timeout, pool_recycle, max_overflow)
+        self._pool = wanted
+        replaced.dispose()
 
     @classmethod
     def from_config_value(  # type: ignore[override]

@@ -36,6 +36,29 @@ def test_export_prints_the_bundle_and_counts(seeded_db, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def test_a_reader_that_goes_away_gets_one_line_not_a_traceback(seeded_db, tmp_path):
+    """``export ... | head -1``: the bundle is published; the lost output is one plain line."""
+    sample = seeded_db.sample
+    owner, org = sample.owners["Acme"][0], sample.orgs["Acme"]
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command prints anything
+    try:
+        result = subprocess.run(
+            [CLI, "export", "--requested-by", owner, "--", org, str(tmp_path / "out")],
+            env={**os.environ, "OCOMMS_DATABASE_URL": seeded_db.url},
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write)
+    assert result.returncode == 1
+    assert result.stderr == "error: standard output was closed before everything was written\n"
+    (bundle,) = (tmp_path / "out" / org).glob("ocomms-export-*[0-9]Z")
+    assert read_manifest(bundle)["tables"]["messages"]["rows"] > 0
+
+
 def test_org_ids_starting_with_a_dash_work(seeded_db, tmp_path):
     dashed = [o for o in seeded_db.sample.orgs.values() if o.startswith("-")]
     assert dashed

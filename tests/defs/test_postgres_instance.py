@@ -14,6 +14,7 @@ from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.pool import QueuePool
 
 from ocomms_pipeline import catalog
+from ocomms_pipeline.launch.pooling import COMMAND_POOL
 from ocomms_pipeline.launch.postgres_event_log import PooledPostgresEventLogStorage
 from ocomms_pipeline.sandbox import servers
 
@@ -60,6 +61,42 @@ def test_production_instance_keeps_runs_events_and_schedules_in_postgres(postgre
     # The event log a run worker gets from this file holds a pooled connection.
     assert isinstance(instance.event_log_storage, PooledPostgresEventLogStorage)
     assert isinstance(instance.event_log_storage._engine.pool, QueuePool)
+
+
+def _sessions(url: str, database: str) -> int:
+    """Sessions other than this query's own open on ``database``."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        query = (
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+        )
+        return conn.execute(query, (database,)).fetchone()[0]
+
+
+def test_the_cli_keeps_the_pooled_event_log_and_a_new_pool_closes_the_old(postgres_instance):
+    from ocomms_pipeline.launch.instances import instance_in
+
+    _, url = postgres_instance
+    database = conninfo_to_dict(url)["dbname"]
+    cli_instance = instance_in(Path(os.environ["DAGSTER_HOME"]))
+    try:
+        storage = cli_instance.event_log_storage
+        assert isinstance(storage, PooledPostgresEventLogStorage)
+        engine = storage._engine
+        # The CLI asks for the pool the class already has: the same engine, no second pool.
+        cli_instance.optimize_for_webserver(**COMMAND_POOL.as_arguments())
+        assert storage._engine is engine
+        storage.get_logs_for_run("no-such-run")  # takes the pool's connection and keeps it
+        before = _sessions(url, database)
+        # The webserver's settings (a statement timeout) replace the pool; the old one's
+        # connection is closed, not left open beside the new one's.
+        storage.optimize_for_webserver(statement_timeout=15000, pool_recycle=3600, max_overflow=4)
+        assert storage._engine is not engine
+        storage.get_logs_for_run("no-such-run")
+        assert _sessions(url, database) == before
+        with storage._engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "15s"
+    finally:
+        cli_instance.dispose()
 
 
 def test_production_instance_queues_runs_within_the_concurrency_limits(postgres_instance):

@@ -1,7 +1,11 @@
-"""The kept-open SQLite event log writes what Dagster's own writes, batched or not.
+"""The kept-open SQLite event log writes what Dagster's own writes and reads, batched or not.
 
-The events are a real backup run's, recorded by a real instance; each storage then stores
-them into files of its own, and every table of every file is compared row by row.
+Two ways in. The events of a real backup run, recorded by a real instance, are stored by
+each storage into files of its own, and every table of every file is compared row by row.
+And a real job with an asset and a blocking check runs on an instance made by
+``instance_at``; Dagster's stock ``SqliteEventLogStorage`` (what a webserver or daemon
+without this class uses) then opens the same files and must see the same events,
+materializations and check results.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from ocomms_pipeline.definitions import defs
 from ocomms_pipeline.defs.asset_keys import BUNDLE_KEY, table_key
 from ocomms_pipeline.defs.backups import BACKUP_JOB, backup_run_config
 from ocomms_pipeline.defs.partitions import organizations
-from ocomms_pipeline.launch.instances import kept_open_event_log
+from ocomms_pipeline.launch.instances import instance_at, kept_open_event_log
 from ocomms_pipeline.launch.sqlite_event_log import KeptOpenSqliteEventLogStorage
 
 
@@ -136,3 +140,61 @@ def test_with_batching_on_a_backup_run_records_every_materialization(
         assert latest.asset_materialization.metadata["tables"].value == 34
     finally:
         instance.dispose()
+
+
+KEY = dg.AssetKey(["probe"])
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("sound", asset=KEY, blocking=True)])
+def probe() -> dg.MaterializeResult:
+    return dg.MaterializeResult(
+        metadata={"rows": 3}, check_results=[dg.AssetCheckResult(passed=True)]
+    )
+
+
+def _run(instance: dg.DagsterInstance) -> str:
+    result = dg.materialize([probe], instance=instance)
+    assert result.success
+    return result.run_id
+
+
+def test_a_run_recorded_through_kept_connections_reads_back_with_dagsters_own_class(
+    tmp_path: Path,
+):
+    instance = instance_at(tmp_path / "home")
+    storage = instance.event_log_storage
+    assert isinstance(storage, KeptOpenSqliteEventLogStorage)
+    run_ids = [_run(instance) for _ in range(3)]
+    # One engine per database file touched, not one per event.
+    assert len(storage._engines) <= len(run_ids) + 1
+    written = {run_id: len(instance.all_logs(run_id)) for run_id in run_ids}
+    instance.dispose()
+
+    stock = SqliteEventLogStorage(str(tmp_path / "home" / "history" / "runs"))
+    try:
+        for run_id, count in written.items():
+            assert len(stock.get_logs_for_run(run_id)) == count > 10
+        (record,) = stock.get_asset_records([KEY])
+        latest = record.asset_entry.last_materialization_record
+        assert latest is not None and latest.run_id == run_ids[-1]
+        assert latest.asset_materialization.metadata["rows"].value == 3
+        check = dg.AssetCheckKey(KEY, "sound")
+        history = stock.get_asset_check_execution_history(check, limit=5)
+        assert [h.run_id for h in history] == list(reversed(run_ids))
+    finally:
+        stock.dispose()
+
+
+def test_event_databases_stay_in_wal_and_wipe_releases_the_files(tmp_path: Path):
+    instance = instance_at(tmp_path / "home")
+    run_id = _run(instance)
+    runs = tmp_path / "home" / "history" / "runs"
+    for name in (f"{run_id}.db", "index.db"):
+        with sqlite3.connect(runs / name) as db:
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    instance.event_log_storage.wipe()
+    assert not (runs / f"{run_id}.db").exists()
+    assert run_id not in instance.event_log_storage._engines
+    # After a wipe the storage starts afresh: a new run is recorded and read back.
+    assert len(instance.all_logs(_run(instance))) > 10
+    instance.dispose()

@@ -14,6 +14,7 @@ import pytest
 from ocomms_pipeline.defs import run_tags
 from ocomms_pipeline.defs.jobs import export_run_config
 from ocomms_pipeline.defs.request_sensors import (
+    DEFAULT_STATUS_INTERVAL_SECONDS,
     REQUEST_TAG,
     REQUESTED_BY_TAG,
     interval_from_env,
@@ -184,7 +185,7 @@ def test_sensor_interval_comes_from_the_environment():
         with pytest.raises(ValueError, match="whole number"):
             interval_from_env({"OCOMMS_REQUEST_SENSOR_INTERVAL_SECONDS": bad})
     # A finished run shows in its row within seconds, whatever the queue's polling interval.
-    assert status_interval_from_env({}) == 5
+    assert status_interval_from_env({}) == DEFAULT_STATUS_INTERVAL_SECONDS == 2
     assert status_interval_from_env({"OCOMMS_REQUEST_STATUS_INTERVAL_SECONDS": "2"}) == 2
     with pytest.raises(ValueError, match="whole number"):
         status_interval_from_env({"OCOMMS_REQUEST_STATUS_INTERVAL_SECONDS": "0"})
