@@ -10,7 +10,11 @@ process on a Dagster instance that already exists (its storage created beforehan
   ``export --parquet --no-archive`` of the large organization, on a SQLite instance;
 - ``restore`` of that zip into a fresh database with ocomms's schema;
 - ``export --no-archive`` of the small organization, ``--small-runs`` times, on a SQLite
-  instance and on ``deploy/dagster.yaml`` (PostgreSQL, a database of its own).
+  instance and on ``deploy/dagster.yaml`` (PostgreSQL, a database of its own), each run
+  paired with two yardsticks: a run of the export's shape that does no work, on the same
+  instance (``bench.dagster_shape``), and Python importing Dagster;
+- with ``--sizes``, the JSON and the Parquet export of organizations of those sizes, for
+  how their peak memory grows (or does not) with the data.
 
 MB/s is the bundle's JSON bytes over the command's wall time; "vs floor" divides it by the
 floor's MB/s for messages. Peak RSS is the command's own (``wait4``). Everything it creates
@@ -18,6 +22,7 @@ floor's MB/s for messages. Peak RSS is the command's own (``wait4``). Everything
 
     .venv/bin/python -m bench.cli_end_to_end                       # 1M messages
     .venv/bin/python -m bench.cli_end_to_end --messages 100k --output report.md
+    .venv/bin/python -m bench.cli_end_to_end --no-restore --sizes 100k,3M
 """
 
 from __future__ import annotations
@@ -41,9 +46,9 @@ import psycopg
 
 from bench import child
 from bench.dagster_homes import (
-    DAGSTER_DATABASE,
     PREFIX,
     create_instance,
+    dagster_database,
     new_user_sqlite_home,
     postgres_home,
 )
@@ -149,7 +154,7 @@ def _clear(root: Path) -> None:
 
 
 def measure_large(
-    org: Organization, admin_url: str, work: Path, restore: bool = True
+    org: Organization, admin_url: str, work: Path, restore: bool = True, prefix: str = PREFIX
 ) -> list[Timed]:
     """The large organization: JSON, with zip, with Parquet, and the zip restored."""
     env = new_user_sqlite_home(work / "sqlite_home")
@@ -163,7 +168,7 @@ def measure_large(
     results.append(with_zip)
     if restore:
         (archive,) = root.rglob("*.zip")
-        target = servers.create_database(admin_url, f"{PREFIX}_restored")
+        target = servers.create_database(admin_url, f"{prefix}_restored")
         with psycopg.connect(target, autocommit=True) as conn:
             ddl.create_schema(conn)
         command = [CLI, "restore", "--database-url", target, "--", str(archive)]
@@ -176,25 +181,64 @@ def measure_large(
     return results
 
 
+SHAPE = "a run of the same shape doing nothing (`bench.dagster_shape`)"
+IMPORT = "Python with `import dagster`, nothing else"
+
+
 def measure_small(
-    org: Organization, admin_url: str, work: Path, runs: int
+    org: Organization, admin_url: str, work: Path, runs: int, prefix: str = PREFIX
 ) -> dict[str, list[Timed]]:
-    """The small organization's export, ``runs`` times on each kind of instance."""
+    """The small organization's export, ``runs`` times on each kind of instance, each run
+    paired with the yardsticks: a run of the same shape that does no work, on the same
+    instance, and (on the first instance) Python importing Dagster."""
     homes = {
         "SQLite instance": new_user_sqlite_home(work / "small_sqlite_home"),
         "PostgreSQL instance (deploy/dagster.yaml)": postgres_home(
-            work / "small_pg_home", admin_url
+            work / "small_pg_home", admin_url, prefix
         ),
     }
-    found: dict[str, list[Timed]] = {}
+    shape = [sys.executable, "-m", "bench.dagster_shape"]
+    imports = [sys.executable, "-c", "import dagster"]
+    found: dict[str, list[Timed]] = {IMPORT: []}
     for label, env in homes.items():
         create_instance(env)
         env["OCOMMS_DATABASE_URL"] = org.url
         root = work / "small_exports"
         root.mkdir(exist_ok=True)
         command = _export(org, root, "--no-archive")
-        found[label] = [_timed(label, command, env, work) for _ in range(runs)]
+        yardstick = f"{label}: {SHAPE}"
+        found[label], found[yardstick] = [], []
+        for _ in range(runs):
+            found[label].append(_timed(label, command, env, work))
+            on_path = {**env, "PYTHONPATH": str(child.PROJECT)}  # `-m bench...` from `work`
+            found[yardstick].append(_timed(yardstick, shape, on_path, work))
+            if len(found[IMPORT]) < runs:
+                found[IMPORT].append(_timed(IMPORT, imports, {}, work))
         _clear(root)
+    found[IMPORT] = found.pop(IMPORT)  # listed last
+    return found
+
+
+def measure_sizes(
+    admin_url: str, work: Path, sizes: list[int], prefix: str = PREFIX
+) -> list[tuple[int, Timed]]:
+    """Peak memory of the JSON and the Parquet export at other sizes (its flatness)."""
+    found = []
+    env = new_user_sqlite_home(work / "sizes_home")
+    create_instance(env)
+    root = work / "size_exports"
+    root.mkdir()
+    for size in sizes:
+        name = f"{prefix}_size"
+        try:
+            org = _generate(admin_url, name, size)
+            env["OCOMMS_DATABASE_URL"] = org.url
+            for flags in (["--no-archive"], ["--parquet", "--no-archive"]):
+                case = "JSON and Parquet" if "--parquet" in flags else "JSON bundle"
+                found.append((size, _timed(case, _export(org, root, *flags), env, work)))
+                _clear(root)
+        finally:
+            servers.drop_database(admin_url, name)
     return found
 
 
@@ -204,7 +248,11 @@ def _spread(values: list[float]) -> str:
 
 
 def render(
-    large: list[Timed], floor: dict[str, float], small: dict[str, list[Timed]], facts: str
+    large: list[Timed],
+    floor: dict[str, float],
+    small: dict[str, list[Timed]],
+    facts: str,
+    sizes: list[tuple[int, Timed]] | None = None,
 ) -> str:
     floor_rate = floor["messages_bytes"] / MB / floor["messages_seconds"]
     all_rate = floor["all_bytes"] / MB / floor["all_seconds"]
@@ -235,6 +283,15 @@ def render(
         lines.append(
             f"| {label}, {len(runs)} runs | {_spread([t.seconds for t in runs])} | {peak:.0f} |"
         )
+    if sizes:
+        lines += ["", "| messages | case | wall s | MB/s | peak RSS MB |"]
+        lines += ["|---:|---|---:|---:|---:|"]
+        for size, timed in sizes:
+            rate = timed.json_bytes / MB / timed.seconds
+            lines.append(
+                f"| {size:,} | {timed.case} | {timed.seconds:.2f} | {rate:.1f} "
+                f"| {timed.peak_rss_mb:.0f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -244,19 +301,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small-messages", type=parse_size, default=1_400)
     parser.add_argument("--small-runs", type=int, default=5)
     parser.add_argument("--no-restore", action="store_true", help="leave the restore out")
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: [parse_size(t) for t in text.split(",") if t],
+        default=[],
+        help="also the peak memory of exports of these sizes, e.g. 100k,3M (its flatness)",
+    )
     parser.add_argument("--admin-url", help="server for the databases (default: as the tests)")
+    parser.add_argument("--prefix", default=PREFIX, help="of the databases it creates and drops")
     parser.add_argument("--output", type=Path, help="also write the Markdown to this file")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url = args.admin_url or servers.admin_server_url()
     work = Path(tempfile.mkdtemp(prefix="ocomms-cli-bench-"))
-    names = [f"{PREFIX}_large", f"{PREFIX}_small", f"{PREFIX}_restored", DAGSTER_DATABASE]
+    prefix = args.prefix
+    names = [f"{prefix}_{n}" for n in ("large", "small", "restored", "size")]
+    names.append(dagster_database(prefix))
     try:
         large_org = _generate(admin_url, names[0], args.messages)
         small_org = _generate(admin_url, names[1], args.small_messages)
         floor = _floor(large_org, work)
-        large = measure_large(large_org, admin_url, work, restore=not args.no_restore)
-        small = measure_small(small_org, admin_url, work, args.small_runs)
+        large = measure_large(large_org, admin_url, work, not args.no_restore, prefix)
+        small = measure_small(small_org, admin_url, work, args.small_runs, prefix)
+        sizes = measure_sizes(admin_url, work, args.sizes, prefix)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for name in names:
@@ -265,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores, Python {platform.python_version()},"
         f" {args.messages:,} messages, small organization {args.small_messages:,} messages"
     )
-    markdown = render(large, floor, small, facts)
+    markdown = render(large, floor, small, facts, sizes)
     print(markdown, end="")
     if args.output is not None:
         args.output.write_text(markdown, encoding="utf-8")

@@ -22,7 +22,11 @@ from ocomms_pipeline.sandbox import servers
 DEPLOY_CONFIG = child.PROJECT / "deploy" / "dagster.yaml"
 # Every database the end-to-end benchmarks create begins with this, and is dropped at the end.
 PREFIX = "ocomms_cli_bench"
-DAGSTER_DATABASE = f"{PREFIX}_dagster"
+
+
+def dagster_database(prefix: str = PREFIX) -> str:
+    """The database ``postgres_home`` keeps the instance in."""
+    return f"{prefix}_dagster"
 
 
 def new_user_sqlite_home(path: Path) -> dict[str, str]:
@@ -41,12 +45,12 @@ def tuned_sqlite_home(path: Path) -> dict[str, str]:
     return {"DAGSTER_HOME": str(path)}
 
 
-def postgres_home(path: Path, admin_url: str) -> dict[str, str]:
-    """A DAGSTER_HOME holding deploy/dagster.yaml, on a fresh database ``DAGSTER_DATABASE``."""
+def postgres_home(path: Path, admin_url: str, prefix: str = PREFIX) -> dict[str, str]:
+    """A DAGSTER_HOME holding deploy/dagster.yaml, on a fresh database ``dagster_database``."""
     path.mkdir(parents=True)
     text = DEPLOY_CONFIG.read_text(encoding="utf-8") + "\ntelemetry:\n  enabled: false\n"
     (path / "dagster.yaml").write_text(text, encoding="utf-8")
-    url = servers.create_database(admin_url, DAGSTER_DATABASE)
+    url = servers.create_database(admin_url, dagster_database(prefix))
     params = psycopg.conninfo.conninfo_to_dict(url)
     return {
         "DAGSTER_HOME": str(path),

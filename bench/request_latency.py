@@ -40,9 +40,9 @@ import dagster as dg
 import psycopg
 
 from bench.dagster_homes import (
-    DAGSTER_DATABASE,
     PREFIX,
     create_instance,
+    dagster_database,
     postgres_home,
     tuned_sqlite_home,
 )
@@ -132,7 +132,7 @@ def measure(instance: str, requests: int, interval: int, admin_url: str) -> list
         shutil.rmtree(work, ignore_errors=True)
         servers.drop_database(admin_url, name)
         if instance == "postgres":
-            servers.drop_database(admin_url, DAGSTER_DATABASE)
+            servers.drop_database(admin_url, dagster_database())
 
 
 def render(instance: str, interval: int, found: list[dict[str, float]]) -> str:

@@ -24,6 +24,7 @@ from ocomms_pipeline.checks.staged import check_staged
 from ocomms_pipeline.defs import failures
 from ocomms_pipeline.defs.asset_keys import BUNDLE_KEY
 from ocomms_pipeline.defs.assets import asset_events
+from ocomms_pipeline.defs.interrupts import held_interrupts
 from ocomms_pipeline.defs.resources import ExportStorage, OcommsDatabase
 from ocomms_pipeline.defs.run_tags import KIND_BACKUP, KIND_TAG
 from ocomms_pipeline.errors import ExportError
@@ -70,15 +71,18 @@ class BatchReport:
         return f"backup failed for {len(names)} of {total} organization(s): {shown}"
 
 
-def back_up_one(
+def stage_one(
     database: OcommsDatabase,
     root: Path,
     organization_id: str,
     requested_by: str,
     run_id: str,
     uploads_dir: Path | None = None,
-) -> Published:
-    """Export one organization in its own snapshot and publish it; raises on any failure."""
+) -> str:
+    """Export one organization in its own snapshot and check it, staged; raises on any failure.
+
+    Returns the organization id, validated: what ``publish_staged`` takes.
+    """
     org = identifiers.organization_id(organization_id)
     export_organization(
         database.url,
@@ -92,7 +96,7 @@ def back_up_one(
     checked = check_staged(root, org, run_id)
     if checked.problem:
         raise ExportError(checked.problem)
-    return publish_staged(root, org, run_id)
+    return org
 
 
 def materializations(published: Published) -> Iterator[dg.AssetMaterialization]:
@@ -102,25 +106,32 @@ def materializations(published: Published) -> Iterator[dg.AssetMaterialization]:
         yield dg.AssetMaterialization(key, partition=org, metadata=metadata)
 
 
-def recorded(context: dg.OpExecutionContext, published: Published) -> Iterator[DagsterEvent]:
-    """One organization's materializations, as one batch of events where that is safe.
+def recorded(context: dg.OpExecutionContext, published: Published) -> list[DagsterEvent]:
+    """One organization's materializations, logged now as one batch where that is safe.
 
-    Each is the event Dagster makes of a yielded ``AssetMaterialization``. Marked as one
-    batch, as Dagster marks the asset events of a step's output, an instance with
-    ``DAGSTER_EVENT_BATCH_SIZE`` set stores the organization's 35 events at once (the SQLite
-    event log of ``launch.sqlite_event_log``: one transaction instead of 70). Only an event
-    log that says it stores a batch of many assets whole gets them marked: dagster-postgres
-    would record only the last asset's latest materialization. Unmarked, or without the
-    variable, they are stored one by one, as yielded materializations are.
+    Each is the event Dagster makes of a yielded ``AssetMaterialization``, and making it logs
+    it. Marked as one batch, as Dagster marks the asset events of a step's output, an
+    instance with ``DAGSTER_EVENT_BATCH_SIZE`` set stores the organization's 35 events at
+    once (the SQLite event log of ``launch.sqlite_event_log``: one transaction instead of
+    70). Only an event log that says it stores a batch of many assets whole gets them
+    marked: dagster-postgres would record only the last asset's latest materialization.
+    Unmarked, or without the variable, they are stored one by one. All are logged before the
+    caller yields any: Dagster holds a batch back until its last event, and a termination
+    arriving between two yields would drop what it holds.
     """
     step = context.get_step_execution_context()
     storage = context.instance.event_log_storage
     batch = generate_event_batch_id()
     batched = getattr(storage, "stores_batches_of_many_assets", False) is True
     events = list(materializations(published))
-    for index, materialization in enumerate(events, start=1):
-        end = DagsterEventBatchMetadata(batch, index == len(events)) if batched else None
-        yield DagsterEvent.asset_materialization(step, materialization, end)
+    return [
+        DagsterEvent.asset_materialization(
+            step,
+            materialization,
+            DagsterEventBatchMetadata(batch, index == len(events)) if batched else None,
+        )
+        for index, materialization in enumerate(events, start=1)
+    ]
 
 
 def _failed_observation(organization_id: str, reason: str) -> dg.AssetObservation:
@@ -146,9 +157,9 @@ def back_up_organizations(
 ) -> Iterator[DagsterEvent | dg.AssetObservation | dg.Output]:
     report = BatchReport()
     for organization_id in config.organizations:
-        started = time.monotonic()
+        started, timed = time.monotonic(), False
         try:
-            published = back_up_one(
+            staged = stage_one(
                 database,
                 storage.path,
                 organization_id,
@@ -156,16 +167,23 @@ def back_up_organizations(
                 context.run_id,
                 storage.uploads_path(),
             )
+            # Published, an organization's materializations are recorded whole before a
+            # termination takes effect (see ``recorded``).
+            with held_interrupts():
+                published = publish_staged(storage.path, staged, context.run_id)
+                report.export_seconds += time.monotonic() - started
+                timed = True
+                logged = recorded(context, published)
+            yield from logged
         except Exception as error:
+            if not timed:
+                report.export_seconds += time.monotonic() - started
             reason = failures.reason(error)
             context.log.error(f"backup of organization {organization_id!r} failed: {reason}")
             report.failed[organization_id] = reason
             yield _failed_observation(organization_id, reason)
             continue
-        finally:
-            report.export_seconds += time.monotonic() - started
         report.backed_up.append(organization_id)
-        yield from recorded(context, published)
     context.log.info(f"backed up {len(report.backed_up)}, failed {len(report.failed)}")
     if report.failed:
         raise dg.Failure(

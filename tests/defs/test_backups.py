@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from ocomms_pipeline.defs.backup_schedule import (
 )
 from ocomms_pipeline.defs.backups import BACKUP_JOB, BACKUP_OP, backup_run_config
 from ocomms_pipeline.defs.partitions import organizations
+from ocomms_pipeline.launch.instances import instance_at
 
 from ..support.exports import read_manifest
 
@@ -78,10 +83,10 @@ def test_settings_come_from_the_environment_and_are_checked():
 def test_schedule_skips_when_there_is_no_partition_yet():
     with dg.instance_for_test() as instance:
         schedule = build_backup_schedule(BackupSettings())
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2026, 3, 1, 2, tzinfo=UTC)
-        )
-        data = schedule.evaluate_tick(context)
+        tick = datetime(2026, 3, 1, 2, tzinfo=UTC)
+        # As a context manager: it leaves no evaluation state behind for later tests.
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context:
+            data = schedule.evaluate_tick(context)
         assert data.run_requests == []
         assert "no organization partitions" in data.skip_message
 
@@ -110,8 +115,8 @@ def test_scheduled_runs_back_up_every_organization(seeded_db, backup_env):
         instance.add_dynamic_partitions(organizations.name, orgs)
         schedule = build_backup_schedule(BackupSettings(batch_size=2))
         tick = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
-        requests = schedule.evaluate_tick(context).run_requests
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context:
+            requests = schedule.evaluate_tick(context).run_requests
         assert [r.run_key for r in requests] == [
             "nightly_backup-2026-03-01-0",
             "nightly_backup-2026-03-01-1",
@@ -160,6 +165,52 @@ def test_a_failing_organization_stops_none_of_the_others_and_fails_the_run(seede
     assert not (backup_env / GHOST).exists()
 
 
+@pytest.fixture
+def quiet_interrupts():
+    """SIGINT does nothing outside a run's own handling of it, so a late one cannot end pytest."""
+    previous = signal.signal(signal.SIGINT, lambda *_: None)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt_once_published(root: Path, orgs: list[str], done: threading.Event) -> None:
+    """Send this process SIGINT, as terminating a run does, once a bundle is published."""
+    while not done.is_set():
+        if any(bundle.finished_bundles(root, org) for org in orgs):
+            os.kill(os.getpid(), signal.SIGINT)
+            return
+        time.sleep(0.0005)
+
+
+def test_a_backup_terminated_as_it_publishes_records_what_it_published(
+    seeded_db, backup_env, tmp_path, monkeypatch, quiet_interrupts
+):
+    """Dagster holds a batch of events back until its last one: a termination arriving while
+    an organization's 35 materializations were being handed over dropped them all, and left
+    its bundle published with nothing in the instance to show it."""
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "100")
+    orgs = sorted(seeded_db.sample.orgs.values())
+    instance = instance_at(tmp_path / "home")  # its event log stores a batch whole
+    instance.add_dynamic_partitions(organizations.name, orgs)
+    done = threading.Event()
+    watcher = threading.Thread(target=_interrupt_once_published, args=(backup_env, orgs, done))
+    watcher.start()
+    try:
+        request = dg.RunRequest(run_config=backup_run_config(orgs, "operator:nightly-backup"))
+        result = _execute(instance, request)
+    finally:
+        done.set()
+        watcher.join()
+    try:
+        assert not result.success  # stopped, not run to its end
+        published = {org for org in orgs if bundle.finished_bundles(backup_env, org)}
+        assert len(published) == 1
+        for key in [BUNDLE_KEY, *(table_key(t.name) for t in catalog.exported_tables())]:
+            assert instance.get_materialized_partitions(key) == published, key
+    finally:
+        instance.dispose()
+
+
 def test_a_re_evaluated_tick_asks_for_the_same_runs_on_the_local_day():
     """A restarted daemon re-evaluates a tick: same run keys, so Dagster launches nothing twice."""
     settings = BackupSettings(batch_size=2, timezone="Pacific/Auckland")
@@ -169,8 +220,10 @@ def test_a_re_evaluated_tick_asks_for_the_same_runs_on_the_local_day():
     for order in (["o3", "o1", "o2"], ["o2", "o3", "o1"]):
         with dg.instance_for_test() as instance:
             instance.add_dynamic_partitions(organizations.name, order)
-            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
-            evaluations.append(schedule.evaluate_tick(context).run_requests)
+            with dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=tick
+            ) as context:
+                evaluations.append(schedule.evaluate_tick(context).run_requests)
     first, second = evaluations
     assert [(r.run_key, r.run_config) for r in first] == [(r.run_key, r.run_config) for r in second]
     assert first[0].run_key == "nightly_backup-2026-03-02-0"
