@@ -250,7 +250,11 @@ def _status_sensor(status: DagsterRunStatus, name: str, interval: int) -> dg.Sen
         monitored_jobs=[export_organization_job],
         minimum_interval_seconds=interval,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Writes {status.value.lower()} export runs back to their request rows.",
+        description=(
+            f"Writes {status.value.lower()} export runs back to their request rows. It ticks"
+            f" at most every {interval} s, and no more often than the sensor daemon passes over"
+            " its sensors (every 5 s)."
+        ),
     )
     def _sensor(
         context: dg.RunStatusSensorContext, request_queue: RequestQueue, audit_log: AuditLog
