@@ -14,11 +14,14 @@ process on a Dagster instance that already exists (its storage created beforehan
   paired with two yardsticks: a run of the export's shape that does no work, on the same
   instance (``bench.dagster_shape``), and Python importing Dagster;
 - with ``--sizes``, the JSON and the Parquet export of organizations of those sizes, for
-  how their peak memory grows (or does not) with the data.
+  how their peak memory grows (or does not) with the data;
+- an export that carries ``--files`` uploaded files, beside ``cp -r`` of them
+  (``bench.cli_files``).
 
 MB/s is the bundle's JSON bytes over the command's wall time; "vs floor" divides it by the
-floor's MB/s for messages. Peak RSS is the command's own (``wait4``). Everything it creates
-(databases, instances, bundles) is removed at the end.
+floor's MB/s for messages. Peak RSS is the command's own (``wait4``); it cannot read below
+this process's own, about 50 MB, which is why this process loads neither Dagster nor the
+export. Everything it creates (databases, instances, bundles) is removed at the end.
 
     .venv/bin/python -m bench.cli_end_to_end                       # 1M messages
     .venv/bin/python -m bench.cli_end_to_end --messages 100k --output report.md
@@ -28,23 +31,30 @@ floor's MB/s for messages. Peak RSS is the command's own (``wait4``). Everything
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 
 from bench import child
+from bench.cli_files import FilesCase, measure_files, render_files
+from bench.cli_runs import (
+    CLI,
+    MB,
+    Organization,
+    Timed,
+    clear,
+    export,
+    generate,
+    timed,
+)
 from bench.dagster_homes import (
     PREFIX,
     create_instance,
@@ -54,84 +64,6 @@ from bench.dagster_homes import (
 )
 from bench.generate import parse_size
 from ocomms_pipeline.sandbox import ddl, servers
-
-CLI = str(Path(sys.executable).with_name("ocomms-pipeline"))
-MB = 1_000_000
-
-
-@dataclass(frozen=True)
-class Timed:
-    """One command, process start to exit."""
-
-    case: str
-    seconds: float
-    peak_rss_mb: float
-    json_bytes: int = 0
-
-
-@dataclass(frozen=True)
-class Organization:
-    url: str
-    organization_id: str
-    owner_id: str
-
-
-def _generate(admin_url: str, name: str, messages: int) -> Organization:
-    """``bench.generate`` in its own process, so this one stays small (peak RSS is inherited)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.generate",
-            str(messages),
-            "--name",
-            name,
-            "--admin-url",
-            admin_url,
-        ],
-        cwd=child.PROJECT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    lines = done.stdout.splitlines()
-    _, organization_id, _, owner_id = lines[1].split()
-    return Organization(lines[0], organization_id, owner_id)
-
-
-def _timed(case: str, command: list[str], env: dict[str, str], cwd: Path) -> Timed:
-    """Run a command; its wall time and its own peak RSS (``wait4``). It must succeed."""
-    out, err = cwd / "stdout.txt", cwd / "stderr.txt"
-    with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            command, cwd=cwd, env={**os.environ, **env}, stdout=stdout, stderr=stderr
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        tail = "\n".join(err.read_text(errors="replace").strip().splitlines()[-15:])
-        raise child.ChildFailed(f"{case}: exited {process.returncode}:\n{tail}")
-    bundle = _bundle_of(out.read_text())
-    return Timed(case, seconds, usage.ru_maxrss / 1024, _json_bytes(bundle) if bundle else 0)
-
-
-def _bundle_of(stdout: str) -> Path | None:
-    for line in stdout.splitlines():
-        if line.startswith("bundle: "):
-            return Path(line.removeprefix("bundle: "))
-    return None
-
-
-def _json_bytes(bundle: Path) -> int:
-    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
-    return sum(int(entry["bytes"]) for entry in manifest["tables"].values())
-
-
-def _export(org: Organization, root: Path, *flags: str) -> list[str]:
-    command = [CLI, "export", "--requested-by", org.owner_id, *flags]
-    return [*command, "--", org.organization_id, str(root)]
 
 
 def _floor(org: Organization, work: Path) -> dict[str, float]:
@@ -147,12 +79,6 @@ def _floor(org: Organization, work: Path) -> dict[str, float]:
     }
 
 
-def _clear(root: Path) -> None:
-    """Remove the bundles a case published: the next case starts on the same empty disk."""
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir()
-
-
 def measure_large(
     org: Organization, admin_url: str, work: Path, restore: bool = True, prefix: str = PREFIX
 ) -> list[Timed]:
@@ -162,9 +88,9 @@ def measure_large(
     root = work / "exports"
     root.mkdir()
     env["OCOMMS_DATABASE_URL"] = org.url
-    results = [_timed("JSON bundle, --no-archive", _export(org, root, "--no-archive"), env, work)]
-    _clear(root)
-    with_zip = _timed("JSON bundle with its zip (the default)", _export(org, root), env, work)
+    results = [timed("JSON bundle, --no-archive", export(org, root, "--no-archive"), env, work)]
+    clear(root)
+    with_zip = timed("JSON bundle with its zip (the default)", export(org, root), env, work)
     results.append(with_zip)
     if restore:
         (archive,) = root.rglob("*.zip")
@@ -173,11 +99,11 @@ def measure_large(
             ddl.create_schema(conn)
         command = [CLI, "restore", "--database-url", target, "--", str(archive)]
         case = "restore of that zip into an empty ocomms schema"
-        results.append(_timed(case, command, env, work))
-    _clear(root)
-    parquet = _export(org, root, "--parquet", "--no-archive")
-    results.append(_timed("JSON and Parquet, --no-archive", parquet, env, work))
-    _clear(root)
+        results.append(timed(case, command, env, work))
+    clear(root)
+    parquet = export(org, root, "--parquet", "--no-archive")
+    results.append(timed("JSON and Parquet, --no-archive", parquet, env, work))
+    clear(root)
     return results
 
 
@@ -205,16 +131,16 @@ def measure_small(
         env["OCOMMS_DATABASE_URL"] = org.url
         root = work / "small_exports"
         root.mkdir(exist_ok=True)
-        command = _export(org, root, "--no-archive")
+        command = export(org, root, "--no-archive")
         yardstick = f"{label}: {SHAPE}"
         found[label], found[yardstick] = [], []
         for _ in range(runs):
-            found[label].append(_timed(label, command, env, work))
+            found[label].append(timed(label, command, env, work))
             on_path = {**env, "PYTHONPATH": str(child.PROJECT)}  # `-m bench...` from `work`
-            found[yardstick].append(_timed(yardstick, shape, on_path, work))
+            found[yardstick].append(timed(yardstick, shape, on_path, work))
             if len(found[IMPORT]) < runs:
-                found[IMPORT].append(_timed(IMPORT, imports, {}, work))
-        _clear(root)
+                found[IMPORT].append(timed(IMPORT, imports, {}, work))
+        clear(root)
     found[IMPORT] = found.pop(IMPORT)  # listed last
     return found
 
@@ -231,12 +157,12 @@ def measure_sizes(
     for size in sizes:
         name = f"{prefix}_size"
         try:
-            org = _generate(admin_url, name, size)
+            org = generate(admin_url, name, size)
             env["OCOMMS_DATABASE_URL"] = org.url
             for flags in (["--no-archive"], ["--parquet", "--no-archive"]):
                 case = "JSON and Parquet" if "--parquet" in flags else "JSON bundle"
-                found.append((size, _timed(case, _export(org, root, *flags), env, work)))
-                _clear(root)
+                found.append((size, timed(case, export(org, root, *flags), env, work)))
+                clear(root)
         finally:
             servers.drop_database(admin_url, name)
     return found
@@ -253,6 +179,7 @@ def render(
     small: dict[str, list[Timed]],
     facts: str,
     sizes: list[tuple[int, Timed]] | None = None,
+    files: FilesCase | None = None,
 ) -> str:
     floor_rate = floor["messages_bytes"] / MB / floor["messages_seconds"]
     all_rate = floor["all_bytes"] / MB / floor["all_seconds"]
@@ -267,13 +194,12 @@ def render(
         f"| {floor['all_seconds']:.2f} | {all_rate:.1f} | {all_rate / floor_rate:.2f} | |",
     ]
     bundle_bytes = next((t.json_bytes for t in large if t.json_bytes), 0)
-    for timed in large:
-        rate = bundle_bytes / MB / timed.seconds
+    for case in large:
+        rate = bundle_bytes / MB / case.seconds
         # A restore writes: the export's floor is not its measure (bench.restore_benchmark).
-        ratio = f"{rate / floor_rate:.2f}" if timed.json_bytes else ""
+        ratio = f"{rate / floor_rate:.2f}" if case.json_bytes else ""
         lines.append(
-            f"| {timed.case} | {timed.seconds:.2f} | {rate:.1f} | {ratio} "
-            f"| {timed.peak_rss_mb:.0f} |"
+            f"| {case.case} | {case.seconds:.2f} | {rate:.1f} | {ratio} | {case.peak_rss_mb:.0f} |"
         )
     lines += ["", f"The bundle's JSON: {bundle_bytes / MB:,.0f} MB. MB/s: that over the wall."]
     lines += ["", "| small organization, `export --no-archive` | wall | peak RSS MB |"]
@@ -286,12 +212,14 @@ def render(
     if sizes:
         lines += ["", "| messages | case | wall s | MB/s | peak RSS MB |"]
         lines += ["|---:|---|---:|---:|---:|"]
-        for size, timed in sizes:
-            rate = timed.json_bytes / MB / timed.seconds
+        for size, case in sizes:
+            rate = case.json_bytes / MB / case.seconds
             lines.append(
-                f"| {size:,} | {timed.case} | {timed.seconds:.2f} | {rate:.1f} "
-                f"| {timed.peak_rss_mb:.0f} |"
+                f"| {size:,} | {case.case} | {case.seconds:.2f} | {rate:.1f} "
+                f"| {case.peak_rss_mb:.0f} |"
             )
+    if files is not None:
+        lines += render_files(files)
     return "\n".join(lines) + "\n"
 
 
@@ -307,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="also the peak memory of exports of these sizes, e.g. 100k,3M (its flatness)",
     )
+    parser.add_argument(
+        "--files", type=parse_size, default=5000, help="attachments of the files case (0: none)"
+    )
+    parser.add_argument("--mean-kb", type=int, default=64, help="their mean size")
     parser.add_argument("--admin-url", help="server for the databases (default: as the tests)")
     parser.add_argument("--prefix", default=PREFIX, help="of the databases it creates and drops")
     parser.add_argument("--output", type=Path, help="also write the Markdown to this file")
@@ -315,15 +247,18 @@ def main(argv: list[str] | None = None) -> int:
     admin_url = args.admin_url or servers.admin_server_url()
     work = Path(tempfile.mkdtemp(prefix="ocomms-cli-bench-"))
     prefix = args.prefix
-    names = [f"{prefix}_{n}" for n in ("large", "small", "restored", "size")]
+    names = [f"{prefix}_{n}" for n in ("large", "small", "restored", "size", "files")]
     names.append(dagster_database(prefix))
     try:
-        large_org = _generate(admin_url, names[0], args.messages)
-        small_org = _generate(admin_url, names[1], args.small_messages)
+        large_org = generate(admin_url, names[0], args.messages)
+        small_org = generate(admin_url, names[1], args.small_messages)
         floor = _floor(large_org, work)
         large = measure_large(large_org, admin_url, work, not args.no_restore, prefix)
         small = measure_small(small_org, admin_url, work, args.small_runs, prefix)
         sizes = measure_sizes(admin_url, work, args.sizes, prefix)
+        files = None
+        if args.files:
+            files = measure_files(admin_url, work, args.files, args.mean_kb, prefix)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for name in names:
@@ -332,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores, Python {platform.python_version()},"
         f" {args.messages:,} messages, small organization {args.small_messages:,} messages"
     )
-    markdown = render(large, floor, small, facts, sizes)
+    markdown = render(large, floor, small, facts, sizes, files)
     print(markdown, end="")
     if args.output is not None:
         args.output.write_text(markdown, encoding="utf-8")

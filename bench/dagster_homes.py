@@ -16,7 +16,6 @@ import psycopg
 import yaml
 
 from bench import child
-from ocomms_pipeline.launch.instances import sqlite_instance_config
 from ocomms_pipeline.sandbox import servers
 
 DEPLOY_CONFIG = child.PROJECT / "deploy" / "dagster.yaml"
@@ -39,6 +38,10 @@ def new_user_sqlite_home(path: Path) -> dict[str, str]:
 def tuned_sqlite_home(path: Path) -> dict[str, str]:
     """A DAGSTER_HOME whose ``dagster.yaml`` says what the README advises for SQLite: the
     kept-open event log and the run queue read every second (the daemon reads it too)."""
+    # Imported here: it loads Dagster, and a benchmark's peak memory figures can read no lower
+    # than its own process's (a child's peak includes what it was forked from).
+    from ocomms_pipeline.launch.instances import sqlite_instance_config
+
     path.mkdir(parents=True)
     config = sqlite_instance_config(path)
     (path / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")

@@ -18,7 +18,6 @@ Prints files/s and MB/s for each and the process's peak RSS. Everything it creat
 from __future__ import annotations
 
 import argparse
-import random
 import resource
 import shutil
 import subprocess
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench.upload_files import add_attachments, write_files
 from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.export.organization import export_organization
 from ocomms_pipeline.export.uploads import stage_uploads
@@ -37,57 +37,6 @@ from ocomms_pipeline.sandbox import ddl, servers
 from ocomms_pipeline.sandbox.samples import data as sample_data
 
 OPERATOR = "operator:bench-uploads"
-
-
-def _add_attachments(conn: psycopg.Connection, organization: str, count: int, mean_kb: int):
-    message, uploader = conn.execute(
-        "SELECT m.id, m.author_id FROM messages m JOIN channels c ON c.id = m.channel_id "
-        "WHERE c.organization_id = %s ORDER BY m.id LIMIT 1",
-        [organization],
-    ).fetchone()
-    chooser = random.Random(15)
-    sizes = [
-        max(1, int(chooser.lognormvariate(0, 1) * mean_kb * 1024 / 1.65)) for _ in range(count)
-    ]
-    with conn.cursor().copy(
-        "COPY file_attachments (id, message_id, filename, original_name, mime_type, "
-        "size_bytes, path, is_image, uploaded_by, created_at) FROM STDIN"
-    ) as copy:
-        for n, size in enumerate(sizes):
-            name = f"{uuid.UUID(int=chooser.getrandbits(128))}-file{n}.bin"
-            copy.write_row(
-                (
-                    uuid.uuid4(),
-                    message,
-                    name,
-                    f"file {n}.bin",
-                    "application/octet-stream",
-                    size,
-                    f"/uploads/attachments/{name}",
-                    False,
-                    uploader,
-                    "2026-01-01 00:00:00",
-                )
-            )
-    conn.commit()
-
-
-def _write_files(conn: psycopg.Connection, uploads: Path) -> None:
-    block = random.Random(7).randbytes(1 << 20)
-    (uploads / "attachments").mkdir(parents=True)
-    for name, size in conn.execute("SELECT filename, size_bytes FROM file_attachments"):
-        with open(uploads / "attachments" / name, "wb") as handle:
-            while size > 0:
-                handle.write(block[: min(size, len(block))])
-                size -= len(block)
-    for query in (
-        "SELECT avatar_path FROM profiles WHERE avatar_path IS NOT NULL",
-        "SELECT path FROM custom_emojis",
-    ):
-        for (value,) in conn.execute(query):
-            path = uploads / value.removeprefix("/uploads/")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(block[:4096])
 
 
 def _line(label: str, seconds: float, files: int, size: int) -> str:
@@ -111,9 +60,9 @@ def main() -> None:
             ddl.create_schema(conn)
             sample = sample_data.seed(conn)
             organization = sample.orgs[sample.main_org]
-            _add_attachments(conn, organization, args.files, args.mean_kb)
+            add_attachments(conn, organization, args.files, args.mean_kb)
             uploads = scratch / "uploads"
-            _write_files(conn, uploads)
+            write_files(conn, uploads)
         started = time.monotonic()
         subprocess.run(["cp", "-r", str(uploads / "attachments"), str(scratch / "cp")], check=True)
         cp_seconds = time.monotonic() - started

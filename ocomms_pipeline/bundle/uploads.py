@@ -112,11 +112,14 @@ def new_buffer() -> bytearray:
     return bytearray(_CHUNK)
 
 
-def copy_to(fd: int, target: Path, buffer: bytearray | None = None) -> Copied:
+def copy_to(fd: int, target: Path, buffer: bytearray | None = None, *, sync: bool = True) -> Copied:
     """Stream the open file into ``target`` (which must not exist), hashing on the way.
 
-    The copy is synced before it counts: the bundle is published by a rename that promises
-    complete files, as the table files are.
+    With ``sync`` the copy is made durable before it counts. A caller that syncs a whole tree
+    of copies before relying on them passes False: an export's files are synced with the
+    rest of the staged bundle before the rename that publishes it (``files.publish``), many
+    at once, and an fsync of each as it was copied had taken most of the file step (five
+    thousand 75 KB files: 5.9 s of an export, against 0.6 s for ``cp -r``).
     """
     digest = hashlib.sha256()
     buffer = new_buffer() if buffer is None else buffer
@@ -130,7 +133,8 @@ def copy_to(fd: int, target: Path, buffer: bytearray | None = None) -> Copied:
             digest.update(view[:read])
             _write_all(out, view[:read])
             size += read
-        os.fsync(out)
+        if sync:
+            os.fsync(out)
     finally:
         view.release()
         os.close(out)

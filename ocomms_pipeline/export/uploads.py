@@ -68,7 +68,8 @@ class _Stager:
                     f"{size:,} bytes on disk, {upload.table}.{upload.size_column} says "
                     f"{claimed:,}: not copied"
                 )
-            copied = files.copy_to(fd, self.staging / name, self.buffer)
+            # Synced with the whole staged bundle before it is published (files.publish).
+            copied = files.copy_to(fd, self.staging / name, self.buffer, sync=False)
         finally:
             os.close(fd)
         self.copied[name] = {

@@ -29,7 +29,7 @@ def test_the_documented_command_reports_every_case_and_leaves_nothing(
     prefix = f"ocomms_clibenchtest_{os.getpid()}"
     output = tmp_path / "report.md"
     argv = ["--messages", "2000", "--small-messages", "150", "--small-runs", "1"]
-    argv += ["--sizes", "500", "--admin-url", admin_url, "--prefix", prefix]
+    argv += ["--sizes", "500", "--files", "40", "--admin-url", admin_url, "--prefix", prefix]
     assert cli_end_to_end.main([*argv, "--output", str(output)]) == 0
 
     report = output.read_text(encoding="utf-8")
@@ -47,11 +47,17 @@ def test_the_documented_command_reports_every_case_and_leaves_nothing(
         f"| {cli_end_to_end.IMPORT}, 1 runs |",
         "| 500 | JSON bundle |",
         "| 500 | JSON and Parquet |",
+        "| floor: `cp -r` of the uploads' attachments/ |",
+        "| `export --no-archive`, without the files |",
+        "| `export --uploads-dir DIR --no-archive` |",
     ]
     for case in cases:
         assert case in report, case
     # Every export row measured a published bundle: its JSON bytes give its MB/s.
     exports = [line for line in report.splitlines() if "--no-archive |" in line]
     assert all(float(line.split("|")[3]) > 0 for line in exports)
+    # The files case carried every file the rows name: its 40 attachments and the generated ones.
+    files_line = next(line for line in report.splitlines() if "| uploaded files: " in line)
+    assert int(files_line.split(": ")[1].split(" files")[0].replace(",", "")) >= 40
     assert _databases(admin_url, prefix) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
