@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import child
+from bench.machine_cpu import busy_seconds, spent
 
 CLI = str(Path(sys.executable).with_name("ocomms-pipeline"))
 MB = 1_000_000
@@ -30,6 +31,8 @@ class Timed:
     seconds: float
     peak_rss_mb: float
     json_bytes: int = 0
+    # Busy core-seconds of the whole machine meanwhile: the command and PostgreSQL's work.
+    machine_cpu_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,18 +69,19 @@ def timed(case: str, command: list[str], env: dict[str, str], cwd: Path) -> Time
     """Run a command; its wall time and its own peak RSS (``wait4``). It must succeed."""
     out, err = cwd / "stdout.txt", cwd / "stderr.txt"
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        started = time.perf_counter()
+        busy, started = busy_seconds(), time.perf_counter()
         process = subprocess.Popen(
             command, cwd=cwd, env={**os.environ, **env}, stdout=stdout, stderr=stderr
         )
         _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, spent(busy)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         tail = "\n".join(err.read_text(errors="replace").strip().splitlines()[-15:])
         raise child.ChildFailed(f"{case}: exited {process.returncode}:\n{tail}")
     bundle = bundle_of(out.read_text())
-    return Timed(case, seconds, usage.ru_maxrss / 1024, json_bytes(bundle) if bundle else 0)
+    size = json_bytes(bundle) if bundle else 0
+    return Timed(case, seconds, usage.ru_maxrss / 1024, size, cpu)
 
 
 def bundle_of(stdout: str) -> Path | None:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from bench import child
+from bench.machine_cpu import busy_seconds, spent
 from ocomms_pipeline import catalog
 from ocomms_pipeline.catalog import Table
 from ocomms_pipeline.export import scoping
@@ -60,20 +62,27 @@ def measure(url: str, organization_id: str) -> dict[str, Any]:
         users_seconds = time.perf_counter() - started
         params = {"org": organization_id, "users": users}
         for table in catalog.exported_tables():
-            started = time.perf_counter()
+            busy, started = busy_seconds(), time.perf_counter()
             rows, size = drain(snapshot, floor_query(table), params)
             tables[table.name] = {
                 "rows": rows,
                 "bytes": size,
                 "seconds": time.perf_counter() - started,
+                "machine_cpu_seconds": spent(busy),
             }
     return {
         "rows": sum(t["rows"] for t in tables.values()),
         "bytes": sum(t["bytes"] for t in tables.values()),
         "seconds": sum(t["seconds"] for t in tables.values()),
+        "machine_cpu_seconds": _total(t["machine_cpu_seconds"] for t in tables.values()),
         "users_seconds": users_seconds,
         "tables": tables,
     }
+
+
+def _total(values: Iterable[float | None]) -> float | None:
+    found = list(values)
+    return None if None in found else sum(v for v in found if v is not None)
 
 
 def main() -> None:

@@ -56,6 +56,19 @@ def test_the_documented_command_reports_every_case_and_leaves_nothing(
     # Every export row measured a published bundle: its JSON bytes give its MB/s.
     exports = [line for line in report.splitlines() if "--no-archive |" in line]
     assert all(float(line.split("|")[3]) > 0 for line in exports)
+    # ... and the machine's busy core-seconds meanwhile, PostgreSQL's included (Linux).
+    if Path("/proc/stat").exists():
+        large = [line for line in report.splitlines() if line.startswith("| JSON ")]
+        assert len(large) == 3
+        assert all(float(line.split("|")[5]) > 0 for line in large)
+    # The bound is the every-table floor followed by the shape run, laid end to end.
+    rows = [line.split("|") for line in report.splitlines() if line.startswith("| ")]
+    cells = {row[1].strip(): row for row in rows}
+    every_table = next(c for label, c in cells.items() if label.startswith("floor, every table"))
+    shape = cells[f"SQLite instance: {cli_end_to_end.SHAPE}, 1 runs"][2].split(" s")[0]
+    bound = next(c for label, c in cells.items() if label.startswith("bound: "))
+    expected = float(every_table[2]) + float(shape)
+    assert abs(float(bound[2]) - expected) <= 0.011
     # The files case carried every file the rows name: its 40 attachments and the generated ones.
     files_line = next(line for line in report.splitlines() if "| uploaded files: " in line)
     assert int(files_line.split(": ")[1].split(" files")[0].replace(",", "")) >= 40
