@@ -109,7 +109,8 @@ def measure_large(
     return results
 
 
-SHAPE = "a run of the same shape doing nothing (`bench.dagster_shape`)"
+SHAPE_RUN = "a run of the same shape doing nothing"
+SHAPE = f"{SHAPE_RUN} (`bench.dagster_shape`)"
 SQLITE = "SQLite instance"
 IMPORT = "Python with `import dagster`, nothing else"
 
@@ -184,7 +185,7 @@ def _bound(floor: dict[str, float], small: dict[str, list[Timed]]) -> tuple[str,
     if not shape:
         return None
     median = statistics.median(t.seconds for t in shape)
-    label = f"bound: every table's floor, then {SHAPE.split(' (')[0]} ({median:.2f} s)"
+    label = f"bound: every table's floor, then {SHAPE_RUN} ({median:.2f} s)"
     return label, floor["all_seconds"] + median
 
 
