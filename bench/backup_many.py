@@ -279,9 +279,10 @@ def run_all(requests: list[Any], workers: int, mode: str) -> list[RunTiming]:
 
 def fixed_overhead(mode: str) -> float:
     """Duration of a backup run over no organization: what every run costs before any work."""
-    from ocomms_pipeline.defs.backups import DEFAULT_BACKUP_PRINCIPAL, backup_run_config
+    from ocomms_pipeline import settings
+    from ocomms_pipeline.defs.backups import backup_run_config
 
-    config = backup_run_config([], DEFAULT_BACKUP_PRINCIPAL)
+    config = backup_run_config([], settings.BACKUP_PRINCIPAL_DEFAULT)
     started = time.monotonic()
     execute(mode, config, {})
     return time.monotonic() - started

@@ -49,6 +49,7 @@ from bench.dagster_homes import (
 from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import ddl, servers
 from ocomms_pipeline.sandbox.samples import data as sample_data
+from ocomms_pipeline.status import FINAL, RequestStatus
 
 PROJECT = Path(__file__).resolve().parents[1]
 DAEMON = str(Path(sys.executable).with_name("dagster-daemon"))
@@ -61,9 +62,9 @@ def _wait_completed(url: str, request_id: object) -> tuple[request_queue.ExportR
     while time.monotonic() < deadline:
         with psycopg.connect(url, autocommit=True) as conn:
             row = request_queue.get(conn, request_id)
-        if row is not None and row.status in request_queue.FINAL:
+        if row is not None and row.status in FINAL:
             seen = datetime.now(UTC)
-            if row.status != "completed":
+            if row.status != RequestStatus.COMPLETED:
                 raise RuntimeError(f"request {request_id} ended {row.status}: {row.reason}")
             return row, seen
         time.sleep(0.2)

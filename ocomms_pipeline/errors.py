@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from ocomms_pipeline.status import RequestStatus
+
 
 class ExportError(Exception):
     """An export could not be completed; ``str(error)`` is a one-line reason."""
 
-    outcome = "failed"
+    outcome = RequestStatus.FAILED
 
 
 class ExportRefused(ExportError):
@@ -15,7 +17,7 @@ class ExportRefused(ExportError):
     Refusals are decisions, not faults: the request ends as ``rejected`` and nothing is read.
     """
 
-    outcome = "rejected"
+    outcome = RequestStatus.REJECTED
 
     def __init__(self, reason: str, code: str) -> None:
         super().__init__(reason)

@@ -33,6 +33,19 @@ UPLOADS_DIR = "OCOMMS_UPLOADS_DIR"
 STATE_DIR = "OCOMMS_PIPELINE_STATE_DIR"
 ADMIN_DATABASE_URL = "OCOMMS_ADMIN_DATABASE_URL"
 
+# Defaults, each written once: the variables' table below and the typed settings of the
+# backups, retention and CLI take them from here.
+LOCK_TIMEOUT_SECONDS = 30.0  # how long an export, a gate or a restore waits for a table lock
+BACKUP_CRON_DEFAULT = "0 2 * * *"
+BACKUP_TIMEZONE_DEFAULT = "UTC"
+BACKUP_BATCH_SIZE_DEFAULT = 100
+BACKUP_PRINCIPAL_DEFAULT = "operator:nightly-backup"
+RETENTION_KEEP_DEFAULT = 7
+RETENTION_MAX_AGE_DAYS_DEFAULT = 30.0
+RETENTION_STAGING_MAX_AGE_HOURS_DEFAULT = 24.0
+RETENTION_CRON_DEFAULT = "30 3 * * *"
+RETENTION_TIMEZONE_DEFAULT = "UTC"
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -55,15 +68,23 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(AUDIT_LOG_SECRET, None, "the HMAC key of ocomms's audit chain"),
     Variable(REQUEST_SENSOR_INTERVAL, "30", "minimum seconds between request-sensor ticks"),
     Variable(REQUEST_STATUS_INTERVAL, "2", "minimum seconds between the run-status sensors' ticks"),
-    Variable(BACKUP_CRON, "0 2 * * *", "when the nightly backup runs"),
-    Variable(BACKUP_TIMEZONE, "UTC", "the backup cron's time zone"),
-    Variable(BACKUP_BATCH_SIZE, "100", "organizations per backup run"),
-    Variable(BACKUP_PRINCIPAL, "operator:nightly-backup", "the requester backups record"),
-    Variable(RETENTION_KEEP, "7", "newest bundles kept per organization"),
-    Variable(RETENTION_MAX_AGE_DAYS, "30", "bundles younger than this are all kept"),
-    Variable(RETENTION_STAGING_MAX_AGE_HOURS, "24", "age after which stale staging goes"),
-    Variable(RETENTION_CRON, "30 3 * * *", "when the nightly retention runs"),
-    Variable(RETENTION_TIMEZONE, "UTC", "the retention cron's time zone"),
+    Variable(BACKUP_CRON, BACKUP_CRON_DEFAULT, "when the nightly backup runs"),
+    Variable(BACKUP_TIMEZONE, BACKUP_TIMEZONE_DEFAULT, "the backup cron's time zone"),
+    Variable(BACKUP_BATCH_SIZE, f"{BACKUP_BATCH_SIZE_DEFAULT}", "organizations per backup run"),
+    Variable(BACKUP_PRINCIPAL, BACKUP_PRINCIPAL_DEFAULT, "the requester backups record"),
+    Variable(RETENTION_KEEP, f"{RETENTION_KEEP_DEFAULT}", "newest bundles kept per organization"),
+    Variable(
+        RETENTION_MAX_AGE_DAYS,
+        f"{RETENTION_MAX_AGE_DAYS_DEFAULT:g}",
+        "bundles younger than this are all kept",
+    ),
+    Variable(
+        RETENTION_STAGING_MAX_AGE_HOURS,
+        f"{RETENTION_STAGING_MAX_AGE_HOURS_DEFAULT:g}",
+        "age after which stale staging goes",
+    ),
+    Variable(RETENTION_CRON, RETENTION_CRON_DEFAULT, "when the nightly retention runs"),
+    Variable(RETENTION_TIMEZONE, RETENTION_TIMEZONE_DEFAULT, "the retention cron's time zone"),
     Variable(STATE_DIR, ".state/", "where the demo and an embedded PostgreSQL keep files"),
     Variable(ADMIN_DATABASE_URL, None, "a server the demo and tests may create databases on"),
 )
@@ -79,6 +100,11 @@ def value(name: str, environ: Mapping[str, str] | None = None) -> str | None:
 def _text(name: str, environ: Mapping[str, str] | None) -> str:
     found = value(name, environ)
     return found if found is not None else str(_DEFAULTS[name])
+
+
+def named_default(name: str) -> str:
+    """``$NAME, default``: how a command's help names the variable behind an option."""
+    return f"${name}, {_DEFAULTS[name]}"
 
 
 def boolean(name: str, environ: Mapping[str, str] | None = None) -> bool:

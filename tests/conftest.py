@@ -81,9 +81,22 @@ def seeded_db(admin_url: str) -> Iterator[DatabaseHandle]:
         servers.drop_database(admin_url, name)
 
 
+@pytest.fixture
+def queue_db(make_database):
+    """A database holding only a bare export request queue: the columns retention reads."""
+    db = make_database(seed=False)
+    with psycopg.connect(db.url) as conn:
+        conn.execute("CREATE SCHEMA ocomms_export")
+        conn.execute(
+            "CREATE TABLE ocomms_export.export_requests (id serial PRIMARY KEY,"
+            " status text NOT NULL, bundle_path text)"
+        )
+    return db
+
+
 # Fixtures that reach PostgreSQL (and with it, in these tests, a Dagster instance): a test
 # that asks for one is marked `postgres`, so `./run test -m "not postgres"` runs the rest.
-_SERVICE_FIXTURES = {"admin_url", "make_database", "seeded_db"}
+_SERVICE_FIXTURES = {"admin_url", "make_database", "seeded_db", "queue_db"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,9 +1,10 @@
 """Which bundles to delete: keep the newest N and everything younger than D days.
 
 The decision is pure (bundles, the time, the policy and the protected bundles in; paths to
-delete out) so it can be tested exactly; scanning the export root, reading the request queue
-and deleting are thin wrappers around it. A bundle is protected while an export request that
-is pending or running points at it. A bundle is deleted by renaming it out of the
+delete out) so it can be tested exactly; scanning the export root and deleting are thin
+wrappers around it. A bundle is protected while an export request that is pending or running
+points at it (``requests.queue.protected_bundles`` reads them). A bundle is deleted by renaming
+it out of the
 ``ocomms-export-*`` namespace first, so a crash half way never leaves a partial directory that
 looks like a complete bundle. Stale staging directories of runs that are no longer running
 are removed too.
@@ -21,10 +22,7 @@ from pathlib import Path
 from ocomms_pipeline import settings
 from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.identifiers import ID_PATTERN
-from ocomms_pipeline.postgres.snapshots import connect
 
-REQUESTS_TABLE = "ocomms_export.export_requests"
-ACTIVE_REQUEST_STATUSES = ("pending", "running")
 DELETING_PREFIX = ".deleting-"
 ARCHIVE_SUFFIX = ".zip"
 
@@ -35,9 +33,9 @@ BundleId = tuple[str, str]  # (organization id, bundle directory name)
 class RetentionPolicy:
     """Keep the ``keep`` newest bundles of each organization and all younger than the age."""
 
-    keep: int = 7
-    max_age_days: float = 30.0
-    staging_max_age_hours: float = 24.0
+    keep: int = settings.RETENTION_KEEP_DEFAULT
+    max_age_days: float = settings.RETENTION_MAX_AGE_DAYS_DEFAULT
+    staging_max_age_hours: float = settings.RETENTION_STAGING_MAX_AGE_HOURS_DEFAULT
 
     def __post_init__(self) -> None:
         if self.keep < 0 or self.max_age_days < 0 or self.staging_max_age_hours < 0:
@@ -112,7 +110,7 @@ def protected_identity(bundle_path: str) -> BundleId:
     return (path.parent.name, name)
 
 
-# --- the filesystem and the database around the pure decisions -----------------------------
+# --- the filesystem around the pure decisions -----------------------------
 
 
 def organization_dirs(root: Path) -> list[Path]:
@@ -143,25 +141,6 @@ def scan_staging(organization_dir: Path) -> list[StagingEntry]:
         for p in organization_dir.iterdir()
         if p.is_dir() and p.name.startswith(bundle.STAGING_PREFIX)
     ]
-
-
-def read_protected_bundles(database_url: str) -> set[BundleId]:
-    """Bundles that pending or running export requests point at (none before the queue exists).
-
-    Raises ``psycopg.Error`` when the database cannot be read: retention must then delete
-    nothing rather than guess.
-    """
-    with connect(database_url) as conn:
-        conn.read_only = True
-        (exists,) = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (REQUESTS_TABLE,)).fetchone()
-        if not exists:
-            return set()
-        rows = conn.execute(
-            f"SELECT bundle_path FROM {REQUESTS_TABLE} "
-            "WHERE status = ANY(%s) AND bundle_path IS NOT NULL",
-            (list(ACTIVE_REQUEST_STATUSES),),
-        ).fetchall()
-    return {protected_identity(row[0]) for row in rows}
 
 
 @dataclass

@@ -28,6 +28,7 @@ from ocomms_pipeline.cli import retention as retention_cli
 from ocomms_pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from ocomms_pipeline.cli.progress import status_line
 from ocomms_pipeline.errors import ExportRefused
+from ocomms_pipeline.status import RequestStatus
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -154,9 +155,9 @@ def _export(args: argparse.Namespace) -> int:
         print(f"refused: {refusal}", file=sys.stderr)
         return EXIT_REFUSED
     if not outcome.success:
-        label = "refused" if outcome.outcome == "rejected" else "error"
+        label = "refused" if outcome.outcome == RequestStatus.REJECTED else "error"
         print(f"{label}: {outcome.reason}", file=sys.stderr)
-        return EXIT_REFUSED if outcome.outcome == "rejected" else EXIT_FAILED
+        return EXIT_REFUSED if outcome.outcome == RequestStatus.REJECTED else EXIT_FAILED
     print(f"bundle: {outcome.bundle_path}")
     print(f"run: {outcome.run_id}")
     _print_outcome_table(outcome.table_rows)

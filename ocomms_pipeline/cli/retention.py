@@ -20,6 +20,7 @@ from ocomms_pipeline.bundle import retention
 from ocomms_pipeline.cli import common
 from ocomms_pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from ocomms_pipeline.errors import describe
+from ocomms_pipeline.requests import queue as request_queue
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -28,18 +29,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("root", type=Path, help="export root (OCOMMS_EXPORT_ROOT)")
     parser.add_argument(
-        "--keep", type=int, help=f"newest bundles kept (${settings.RETENTION_KEEP}, 7)"
+        "--keep",
+        type=int,
+        help=f"newest bundles kept ({settings.named_default(settings.RETENTION_KEEP)})",
     )
     parser.add_argument(
         "--max-age-days",
         type=float,
-        help=f"keep all younger (${settings.RETENTION_MAX_AGE_DAYS}, 30)",
+        help=f"keep all younger ({settings.named_default(settings.RETENTION_MAX_AGE_DAYS)})",
     )
     parser.add_argument(
         "--staging-max-age-hours",
         type=float,
         help="remove older staging of runs not running "
-        f"(${settings.RETENTION_STAGING_MAX_AGE_HOURS}, 24)",
+        f"({settings.named_default(settings.RETENTION_STAGING_MAX_AGE_HOURS)})",
     )
     parser.add_argument("--dry-run", action="store_true", help="list what would go, delete none")
     parser.add_argument("--database-url", help="ocomms database (default: $OCOMMS_DATABASE_URL)")
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             max_age_days=args.max_age_days,
             staging_max_age_hours=args.staging_max_age_hours,
         )
-        protected = retention.read_protected_bundles(database_url)
+        protected = request_queue.protected_bundles(database_url)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -18,7 +18,6 @@ import dagster as dg
 from ocomms_pipeline import identifiers, settings
 from ocomms_pipeline.defs.backups import (
     BACKUP_JOB,
-    DEFAULT_BACKUP_PRINCIPAL,
     backup_organizations_job,
     backup_run_config,
 )
@@ -36,10 +35,10 @@ PRINCIPAL_ENV = settings.BACKUP_PRINCIPAL
 class BackupSettings:
     """When the nightly backup runs, how many organizations each run covers, and as whom."""
 
-    cron: str = "0 2 * * *"
-    timezone: str = "UTC"
-    batch_size: int = 100
-    requested_by: str = DEFAULT_BACKUP_PRINCIPAL
+    cron: str = settings.BACKUP_CRON_DEFAULT
+    timezone: str = settings.BACKUP_TIMEZONE_DEFAULT
+    batch_size: int = settings.BACKUP_BATCH_SIZE_DEFAULT
+    requested_by: str = settings.BACKUP_PRINCIPAL_DEFAULT
 
     def __post_init__(self) -> None:
         try:

@@ -18,7 +18,7 @@ import dagster as dg
 from dagster._core.events import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id
 from pydantic import Field
 
-from ocomms_pipeline import identifiers
+from ocomms_pipeline import identifiers, settings
 from ocomms_pipeline.bundle.publish import Published, publish_staged
 from ocomms_pipeline.checks.staged import check_staged
 from ocomms_pipeline.defs import failures
@@ -29,10 +29,10 @@ from ocomms_pipeline.defs.resources import ExportStorage, OcommsDatabase
 from ocomms_pipeline.defs.run_tags import KIND_BACKUP, KIND_TAG
 from ocomms_pipeline.errors import ExportError
 from ocomms_pipeline.export.organization import export_organization
+from ocomms_pipeline.status import RequestStatus
 
 BACKUP_JOB = "backup_organizations"
 BACKUP_OP = "back_up_organizations"
-DEFAULT_BACKUP_PRINCIPAL = "operator:nightly-backup"
 _FAILURES_NAMED = 20
 
 
@@ -41,7 +41,7 @@ class BackupConfig(dg.Config):
 
     organizations: list[str] = Field(description="Organization ids to back up, in this order.")
     requested_by: str = Field(
-        default=DEFAULT_BACKUP_PRINCIPAL,
+        default=settings.BACKUP_PRINCIPAL_DEFAULT,
         description="Principal recorded in each manifest, normally operator:<name>.",
     )
 
@@ -140,7 +140,11 @@ def _failed_observation(organization_id: str, reason: str) -> dg.AssetObservatio
     return dg.AssetObservation(
         BUNDLE_KEY,
         partition=organization_id if valid else None,
-        metadata={"outcome": "failed", "reason": reason, "organization": organization_id},
+        metadata={
+            "outcome": RequestStatus.FAILED.value,
+            "reason": reason,
+            "organization": organization_id,
+        },
     )
 
 

@@ -9,6 +9,7 @@ metadata, never in a stack trace.
 import dagster as dg
 
 from ocomms_pipeline.errors import ExportError, ExportRefused, describe
+from ocomms_pipeline.status import RequestStatus
 
 
 def reason(error: BaseException) -> str:
@@ -18,8 +19,8 @@ def reason(error: BaseException) -> str:
 
 def failure(error: BaseException) -> dg.Failure:
     """A step failure whose description is the one-line reason, and whether it was a refusal."""
-    outcome = error.outcome if isinstance(error, ExportError) else "failed"
-    metadata = {"outcome": outcome, "reason": reason(error)}
+    outcome = error.outcome if isinstance(error, ExportError) else RequestStatus.FAILED
+    metadata = {"outcome": outcome.value, "reason": reason(error)}
     if isinstance(error, ExportRefused):
         metadata["code"] = error.code
     return dg.Failure(description=reason(error), metadata=metadata, allow_retries=False)

@@ -20,7 +20,7 @@ class OcommsDatabase(dg.ConfigurableResource):
 
     url: str = Field(description="libpq URL of the ocomms database (OCOMMS_DATABASE_URL).")
     lock_timeout_seconds: float = Field(
-        default=30.0,
+        default=settings.LOCK_TIMEOUT_SECONDS,
         description="How long an export waits for a table lock (e.g. a migration) before failing.",
     )
     export_connections: int = Field(

@@ -21,6 +21,7 @@ from ocomms_pipeline.defs.run_tags import KIND_TAG
 from ocomms_pipeline.errors import ExportRefused
 from ocomms_pipeline.restore import audit_entry
 from ocomms_pipeline.restore.report import RestoreReport
+from ocomms_pipeline.status import RequestStatus
 
 RESTORE_JOB = "restore_organization"
 RESTORE_OP = "restore_bundle"
@@ -33,7 +34,8 @@ class RestoreDatabase(dg.ConfigurableResource):
 
     url: str = Field(description=f"libpq URL of the target database ({DATABASE_ENV}).")
     lock_timeout_seconds: float = Field(
-        default=30.0, description="How long a restore waits for a table lock before failing."
+        default=settings.LOCK_TIMEOUT_SECONDS,
+        description="How long a restore waits for a table lock before failing.",
     )
 
 
@@ -137,13 +139,17 @@ def _restore(
             bundle=config.bundle_path,
         )
     except audit_entry.AuditUnwritable as error:
-        raise dg.Failure(description=str(error), metadata={"outcome": "failed"}) from None
+        raise dg.Failure(
+            description=str(error), metadata={"outcome": RequestStatus.FAILED.value}
+        ) from None
     except RestoreFailed as error:
         trouble = audit_entry.record_quietly(
             log, error.organization_id, requester, audit_entry.FAILED, reason=str(error)
         )
         shown = str(error) if trouble is None else f"{error} ({trouble})"
-        raise dg.Failure(description=shown, metadata={"outcome": "failed"}) from None
+        raise dg.Failure(
+            description=shown, metadata={"outcome": RequestStatus.FAILED.value}
+        ) from None
 
 
 @dg.op(name=RESTORE_OP, description="Restores one organization from a bundle, all or nothing.")

@@ -17,6 +17,7 @@ from ocomms_pipeline.bundle import retention
 from ocomms_pipeline.defs.resources import ExportStorage, OcommsDatabase
 from ocomms_pipeline.defs.run_tags import KIND_TAG
 from ocomms_pipeline.errors import describe
+from ocomms_pipeline.requests import queue as request_queue
 
 RETENTION_JOB = "prune_exports"
 RETENTION_SCHEDULE = "nightly_retention"
@@ -69,7 +70,7 @@ def prune_export_root(
         staging_max_age_hours=config.staging_max_age_hours,
     )
     try:
-        protected = retention.read_protected_bundles(database.url)
+        protected = request_queue.protected_bundles(database.url)
     except (psycopg.Error, OSError) as error:
         raise dg.Failure(
             description=f"cannot read export requests, nothing deleted: {describe(error)}",

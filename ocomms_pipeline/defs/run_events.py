@@ -14,6 +14,8 @@ from typing import Any
 import dagster as dg
 from dagster import DagsterEventType
 
+from ocomms_pipeline.status import RequestStatus
+
 
 def metadata_values(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Metadata as plain values (a path as its string, an int as its int)."""
@@ -25,7 +27,7 @@ class StepFailure:
     """The first failed step of a run, as its Failure described it (or its error's class)."""
 
     step_key: str | None
-    outcome: str  # "rejected" for a refusal, else "failed"
+    outcome: RequestStatus  # REJECTED for a refusal, else FAILED
     reason: str
     code: str | None
     expected: bool  # raised as a dg.Failure by the project's code, not an unexpected error
@@ -41,10 +43,14 @@ def first_failure(events: Iterable[dg.DagsterEvent]) -> StepFailure | None:
         if user is None:
             last = data.error.message.strip().splitlines()[-1] if data.error else "failed"
             name = data.error.cls_name if data.error else None
-            return StepFailure(event.step_key, "failed", last, None, False, name)
+            return StepFailure(event.step_key, RequestStatus.FAILED, last, None, False, name)
         meta = metadata_values(user.metadata)
         reason = str(meta.get("reason") or user.description or "export failed")
-        outcome = "rejected" if meta.get("outcome") == "rejected" else "failed"
+        outcome = (
+            RequestStatus.REJECTED
+            if meta.get("outcome") == RequestStatus.REJECTED
+            else RequestStatus.FAILED
+        )
         return StepFailure(event.step_key, outcome, reason, meta.get("code"), True)
     return None
 

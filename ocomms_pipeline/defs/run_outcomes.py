@@ -18,8 +18,8 @@ from dagster import DagsterEventType, DagsterRunStatus
 from ocomms_pipeline.defs.asset_keys import ARCHIVE_KEY, BUNDLE_KEY
 from ocomms_pipeline.defs.assets import authorize_requester, organization_tables
 from ocomms_pipeline.defs.run_events import first_failure, materialized
-from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.requests.outcomes import ACTIVE, RunOutcome, refusal_status
+from ocomms_pipeline.status import RequestStatus
 
 GATE_STEP = f"{organization_tables.name}.{authorize_requester.name}"
 _EVENTS = {
@@ -44,21 +44,21 @@ def failure_of(
     failed = first_failure(entry.dagster_event for entry in entries)
     if failed is None:
         return (
-            request_queue.FAILED,
+            RequestStatus.FAILED,
             "the export run failed before its steps could finish; " + _operator_hint(run_id),
             None,
         )
     if not failed.expected:
         return (
-            request_queue.FAILED,
+            RequestStatus.FAILED,
             f"the export failed unexpectedly in step {failed.step_key} "
             f"({failed.error_class or 'error'}); " + _operator_hint(run_id),
             None,
         )
-    if failed.outcome == "rejected":
+    if failed.outcome == RequestStatus.REJECTED:
         status, reason = refusal_status(organization_id, failed.reason, failed.code)
         return status, reason, failed.code
-    return request_queue.FAILED, failed.reason, failed.code
+    return RequestStatus.FAILED, failed.reason, failed.code
 
 
 def _success(run_id: str, materialized: dict[dg.AssetKey, dict[str, Any]]) -> dict[str, Any]:
@@ -66,11 +66,11 @@ def _success(run_id: str, materialized: dict[dg.AssetKey, dict[str, Any]]) -> di
     bundle = materialized.get(BUNDLE_KEY, {})
     if archive is None:
         return {
-            "state": request_queue.FAILED,
+            "state": RequestStatus.FAILED,
             "reason": "the run finished without producing the archive; " + _operator_hint(run_id),
         }
     return {
-        "state": request_queue.COMPLETED,
+        "state": RequestStatus.COMPLETED,
         "bundle_path": bundle.get("path"),
         "archive_path": archive.get("path"),
         "archive_sha256": archive.get("sha256"),
@@ -81,7 +81,7 @@ def observe(instance: dg.DagsterInstance, run_id: str, organization_id: str) -> 
     """Read one run: status and times from its record, details from its event log."""
     record = instance.get_run_record_by_id(run_id)
     if record is None:
-        return RunOutcome(run_id, request_queue.FAILED, reason=f"Dagster run {run_id} is gone")
+        return RunOutcome(run_id, RequestStatus.FAILED, reason=f"Dagster run {run_id} is gone")
     times = {"started_at": _time(record.start_time), "finished_at": _time(record.end_time)}
     status = record.dagster_run.status
     if status not in (
@@ -95,7 +95,7 @@ def observe(instance: dg.DagsterInstance, run_id: str, organization_id: str) -> 
     if status == DagsterRunStatus.CANCELED:
         reason = "the export run was canceled in Dagster; " + _operator_hint(run_id)
         return RunOutcome(
-            run_id, request_queue.FAILED, **times, authorized_at=authorized, reason=reason
+            run_id, RequestStatus.FAILED, **times, authorized_at=authorized, reason=reason
         )
     if status == DagsterRunStatus.FAILURE:
         state, reason, code = failure_of(entries, run_id, organization_id)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from ocomms_pipeline import catalog
+from ocomms_pipeline import catalog, settings
 from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.bundle.state import ExportState, TableResult
 from ocomms_pipeline.catalog import Table
@@ -160,7 +160,7 @@ def export_organization(
     root: Path,
     run_id: str,
     *,
-    lock_timeout_seconds: float = 30.0,
+    lock_timeout_seconds: float = settings.LOCK_TIMEOUT_SECONDS,
     parquet: bool = False,
     connections: int = 1,
     parts: PartPolicy = DEFAULT_PARTS,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ocomms_pipeline import catalog, identifiers
+from ocomms_pipeline import catalog, identifiers, settings
 from ocomms_pipeline.errors import ExportRefused
 from ocomms_pipeline.identifiers import Principal
 from ocomms_pipeline.postgres.quoting import quote
@@ -84,7 +84,11 @@ def authorize(reader: Reader, organization_id: str, principal: Principal) -> Gra
 
 
 def check_requester(
-    url: str, organization_id: str, requested_by: str, *, lock_timeout_seconds: float = 30.0
+    url: str,
+    organization_id: str,
+    requested_by: str,
+    *,
+    lock_timeout_seconds: float = settings.LOCK_TIMEOUT_SECONDS,
 ) -> Grant:
     """The gate's decision for a claimed requester, read from membership alone.
 

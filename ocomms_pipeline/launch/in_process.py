@@ -23,13 +23,14 @@ from ocomms_pipeline.defs.run_events import first_failure, materialized
 from ocomms_pipeline.errors import ExportError, ExportRefused
 from ocomms_pipeline.export.owner_gate import check_requester
 from ocomms_pipeline.launch.instances import instance_for_cli
+from ocomms_pipeline.status import RequestStatus
 
 
 @dataclass
 class ExportOutcome:
     run_id: str | None  # None when the export was refused before any run was launched
     success: bool
-    outcome: str  # completed | rejected | failed
+    outcome: RequestStatus  # COMPLETED, REJECTED or FAILED
     reason: str | None = None
     bundle_path: Path | None = None
     table_rows: dict[str, int] = field(default_factory=dict)
@@ -40,7 +41,9 @@ def _outcome_of(result: dg.ExecuteInProcessResult) -> ExportOutcome:
     if not result.success:
         failed = first_failure(result.all_events)
         if failed is None:
-            return ExportOutcome(run_id, False, "failed", "the run failed before any step ran")
+            return ExportOutcome(
+                run_id, False, RequestStatus.FAILED, "the run failed before any step ran"
+            )
         return ExportOutcome(run_id, False, failed.outcome, failed.reason)
     assets = materialized(result.all_events)
     path = assets.get(BUNDLE_KEY, {}).get("path")
@@ -50,7 +53,11 @@ def _outcome_of(result: dg.ExecuteInProcessResult) -> ExportOutcome:
         if key != BUNDLE_KEY and "rows" in metadata
     }
     return ExportOutcome(
-        run_id, True, "completed", bundle_path=Path(path) if path else None, table_rows=rows
+        run_id,
+        True,
+        RequestStatus.COMPLETED,
+        bundle_path=Path(path) if path else None,
+        table_rows=rows,
     )
 
 
@@ -63,12 +70,16 @@ def _decide(
             url,
             organization_id,
             requested_by,
-            lock_timeout_seconds=30.0 if lock_timeout_seconds is None else lock_timeout_seconds,
+            lock_timeout_seconds=(
+                settings.LOCK_TIMEOUT_SECONDS
+                if lock_timeout_seconds is None
+                else lock_timeout_seconds
+            ),
         )
     except ExportRefused as refusal:
-        return ExportOutcome(None, False, "rejected", str(refusal))
+        return ExportOutcome(None, False, RequestStatus.REJECTED, str(refusal))
     except (ExportError, psycopg.Error, OSError) as error:
-        return ExportOutcome(None, False, "failed", failures.reason(error))
+        return ExportOutcome(None, False, RequestStatus.FAILED, failures.reason(error))
     return None
 
 

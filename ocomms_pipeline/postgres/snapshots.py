@@ -19,6 +19,7 @@ import psycopg
 from psycopg import IsolationLevel, pq, sql
 from psycopg.pq import ExecStatus
 
+from ocomms_pipeline import settings
 from ocomms_pipeline.errors import ExportError
 
 # CSV with delimiter and quote bytes that PostgreSQL's JSON output never contains raw
@@ -289,7 +290,9 @@ def _read_only_transaction(url: str) -> Iterator[psycopg.Connection]:
 
 
 @contextmanager
-def open_snapshot(url: str, *, lock_timeout_seconds: float = 30.0) -> Iterator[Snapshot]:
+def open_snapshot(
+    url: str, *, lock_timeout_seconds: float = settings.LOCK_TIMEOUT_SECONDS
+) -> Iterator[Snapshot]:
     """Open the export's transaction; it is rolled back (never committed) when done.
 
     ``lock_timeout`` keeps an export from queueing forever behind a migration's exclusive lock.
@@ -300,7 +303,11 @@ def open_snapshot(url: str, *, lock_timeout_seconds: float = 30.0) -> Iterator[S
 
 @contextmanager
 def open_shared_snapshot(
-    url: str, exported: str, expected: SnapshotInfo, *, lock_timeout_seconds: float = 30.0
+    url: str,
+    exported: str,
+    expected: SnapshotInfo,
+    *,
+    lock_timeout_seconds: float = settings.LOCK_TIMEOUT_SECONDS,
 ) -> Iterator[Snapshot]:
     """Another connection reading the snapshot ``exported`` by a running export transaction.
 

@@ -20,6 +20,7 @@ from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.requests.audit import AuditAppender
 from ocomms_pipeline.requests.outcomes import RunOutcome, refusal_status
 from ocomms_pipeline.requests.queue import ExportRequest, Finish
+from ocomms_pipeline.status import RequestStatus
 
 _CLAIM_LIMIT = 100
 
@@ -54,7 +55,7 @@ def record_decision(
         user = None
     if organization is None:
         extra["claimedOrganizationId"] = request.organization_id[:_CLAIM_LIMIT]
-    event = audit.AUTHZ_FAILURE if decision == request_queue.REJECTED else audit.EXPORT_EVENT
+    event = audit.AUTHZ_FAILURE if decision == RequestStatus.REJECTED else audit.EXPORT_EVENT
     return log.append(event, user, organization, _details(request, decision, **extra))
 
 
@@ -63,7 +64,7 @@ def _end_pending(
 ) -> bool:
     """A pending row decided without a run: final at once, the decision audited once."""
     with conn.transaction():
-        if not request_queue.finish(conn, request.id, end, from_=request_queue.PENDING):
+        if not request_queue.finish(conn, request.id, end, from_=RequestStatus.PENDING):
             return False
         record_decision(log, request, end.status, reason=end.reason, code=code)
     return True
@@ -74,7 +75,7 @@ def reject_invalid(
 ) -> bool:
     """A row that names no valid request goes straight from pending to rejected."""
     return _end_pending(
-        conn, log, request, Finish(request_queue.REJECTED, reason=reason), "invalid"
+        conn, log, request, Finish(RequestStatus.REJECTED, reason=reason), "invalid"
     )
 
 
@@ -87,7 +88,7 @@ def refuse(
 
 
 def _start(conn: psycopg.Connection, request: ExportRequest, outcome: RunOutcome) -> bool:
-    if request.status == request_queue.RUNNING:
+    if request.status == RequestStatus.RUNNING:
         return True
     with conn.transaction():
         return request_queue.mark_running(conn, request.id, outcome.run_id, outcome.started_at)
@@ -123,7 +124,7 @@ def _finish(
         archive_sha256=outcome.archive_sha256,
     )
     with conn.transaction():
-        if not request_queue.finish(conn, request.id, end, from_=request_queue.RUNNING):
+        if not request_queue.finish(conn, request.id, end, from_=RequestStatus.RUNNING):
             return False
         record_decision(
             log,
@@ -148,8 +149,8 @@ def sync(
     made: list[str] = []
     if not _start(conn, request, outcome):
         return made
-    if request.status == request_queue.PENDING:
-        made.append(request_queue.RUNNING)
+    if request.status == RequestStatus.PENDING:
+        made.append(RequestStatus.RUNNING)
     if _authorize(conn, log, request, outcome):
         made.append("authorized")
     if outcome.finished and _finish(conn, log, request, outcome):

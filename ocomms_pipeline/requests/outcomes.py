@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ocomms_pipeline.requests import queue as request_queue
+from ocomms_pipeline.status import RequestStatus
 
 ACTIVE = "active"
 UNKNOWN_ORGANIZATION = "unknown_organization"
@@ -20,7 +20,7 @@ class RunOutcome:
     """A run as the request sees it: still going, or finished with a final status."""
 
     run_id: str
-    state: str  # ACTIVE, or one of request_queue.FINAL
+    state: str  # ACTIVE, or one of FINAL
     started_at: datetime | None = None
     finished_at: datetime | None = None
     authorized_at: datetime | None = None
@@ -43,8 +43,8 @@ def refusal_status(organization_id: str, reason: str, code: str | None) -> tuple
     """
     if code == UNKNOWN_ORGANIZATION:
         return (
-            request_queue.FAILED,
+            RequestStatus.FAILED,
             f"organization {organization_id!r} does not exist: it was deleted after the"
             " export was requested",
         )
-    return request_queue.REJECTED, reason
+    return RequestStatus.REJECTED, reason

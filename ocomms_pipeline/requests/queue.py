@@ -24,15 +24,13 @@ import psycopg
 from psycopg.rows import class_row
 
 from ocomms_pipeline import identifiers
+from ocomms_pipeline.bundle.retention import BundleId, protected_identity
 from ocomms_pipeline.errors import ExportRefused
 from ocomms_pipeline.postgres.snapshots import connect
+from ocomms_pipeline.status import FINAL, OPEN, RequestStatus, sql_list
 
 SCHEMA = "ocomms_export"
 TABLE = f"{SCHEMA}.export_requests"
-PENDING, RUNNING = "pending", "running"
-COMPLETED, REJECTED, FAILED = "completed", "rejected", "failed"
-OPEN = (PENDING, RUNNING)
-FINAL = (COMPLETED, REJECTED, FAILED)
 REASON_LIMIT = 500
 
 DDL = f"""
@@ -41,9 +39,9 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     organization_id text NOT NULL,
     requested_by    text NOT NULL,
-    status          text NOT NULL DEFAULT 'pending'
+    status          text NOT NULL DEFAULT '{RequestStatus.PENDING}'
         CONSTRAINT export_requests_status_check
-        CHECK (status IN ('pending', 'running', 'completed', 'rejected', 'failed')),
+        CHECK (status IN {sql_list(tuple(RequestStatus))}),
     created_at      timestamptz NOT NULL DEFAULT now(),
     started_at      timestamptz,
     authorized_at   timestamptz,
@@ -54,10 +52,11 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     archive_sha256  text,
     reason          text,
     CONSTRAINT export_requests_completed_check
-        CHECK (status <> 'completed' OR (archive_path IS NOT NULL AND archive_sha256 IS NOT NULL))
+        CHECK (status <> '{RequestStatus.COMPLETED}'
+               OR (archive_path IS NOT NULL AND archive_sha256 IS NOT NULL))
 );
 CREATE INDEX IF NOT EXISTS export_requests_open_idx
-    ON {TABLE} (created_at, id) WHERE status IN ('pending', 'running');
+    ON {TABLE} (created_at, id) WHERE status IN {sql_list(OPEN)};
 COMMENT ON TABLE {TABLE} IS
     'GDPR export requests: ocomms inserts organization_id and requested_by, '
     'ocomms-pipeline runs them and writes the rest.';
@@ -72,7 +71,7 @@ class ExportRequest:
     id: uuid.UUID
     organization_id: str
     requested_by: str
-    status: str
+    status: str  # a RequestStatus value, as the database holds it
     created_at: datetime
     started_at: datetime | None
     authorized_at: datetime | None
@@ -127,11 +126,13 @@ def get(conn: psycopg.Connection, request_id: str | uuid.UUID) -> ExportRequest 
 
 def pending(conn: psycopg.Connection, limit: int) -> list[ExportRequest]:
     """The oldest pending requests first: a backlog is served in arrival order."""
-    return _select(conn, "status = 'pending' ORDER BY created_at, id LIMIT %s", (limit,))
+    return _select(
+        conn, "status = %s ORDER BY created_at, id LIMIT %s", (RequestStatus.PENDING, limit)
+    )
 
 
 def running(conn: psycopg.Connection) -> list[ExportRequest]:
-    return _select(conn, "status = 'running' ORDER BY created_at, id", ())
+    return _select(conn, "status = %s ORDER BY created_at, id", (RequestStatus.RUNNING,))
 
 
 def one_line(reason: str) -> str:
@@ -159,9 +160,9 @@ def mark_running(
     conn: psycopg.Connection, request_id: uuid.UUID, run_id: str, started_at: datetime | None
 ) -> bool:
     cur = conn.execute(
-        f"UPDATE {TABLE} SET status = 'running', dagster_run_id = %s,"
-        " started_at = coalesce(%s, now()) WHERE id = %s AND status = 'pending'",
-        (run_id, started_at, request_id),
+        f"UPDATE {TABLE} SET status = %s, dagster_run_id = %s,"
+        " started_at = coalesce(%s, now()) WHERE id = %s AND status = %s",
+        (RequestStatus.RUNNING, run_id, started_at, request_id, RequestStatus.PENDING),
     )
     return cur.rowcount == 1
 
@@ -169,8 +170,8 @@ def mark_running(
 def mark_authorized(conn: psycopg.Connection, request_id: uuid.UUID, at: datetime) -> bool:
     cur = conn.execute(
         f"UPDATE {TABLE} SET authorized_at = %s"
-        " WHERE id = %s AND status = 'running' AND authorized_at IS NULL",
-        (at, request_id),
+        " WHERE id = %s AND status = %s AND authorized_at IS NULL",
+        (at, request_id, RequestStatus.RUNNING),
     )
     return cur.rowcount == 1
 
@@ -179,7 +180,7 @@ def mark_authorized(conn: psycopg.Connection, request_id: uuid.UUID, at: datetim
 class Finish:
     """A final state and what goes with it."""
 
-    status: str
+    status: RequestStatus
     finished_at: datetime | None = None
     reason: str | None = None
     bundle_path: str | None = None
@@ -187,7 +188,9 @@ class Finish:
     archive_sha256: str | None = None
 
 
-def finish(conn: psycopg.Connection, request_id: uuid.UUID, end: Finish, *, from_: str) -> bool:
+def finish(
+    conn: psycopg.Connection, request_id: uuid.UUID, end: Finish, *, from_: RequestStatus
+) -> bool:
     """Move a request from ``from_`` to its final state; False if someone else already did."""
     assert end.status in FINAL and from_ in OPEN
     cur = conn.execute(
@@ -206,3 +209,20 @@ def finish(conn: psycopg.Connection, request_id: uuid.UUID, end: Finish, *, from
         ),
     )
     return cur.rowcount == 1
+
+
+def protected_bundles(database_url: str) -> set[BundleId]:
+    """Bundles that open (pending or running) requests point at; none before the queue exists.
+
+    What retention must keep. Raises ``psycopg.Error`` when the database cannot be read:
+    retention must then delete nothing rather than guess.
+    """
+    with connect(database_url) as conn:
+        conn.read_only = True
+        if not queue_exists(conn):
+            return set()
+        rows = conn.execute(
+            f"SELECT bundle_path FROM {TABLE} WHERE status = ANY(%s) AND bundle_path IS NOT NULL",
+            (list(OPEN),),
+        ).fetchall()
+    return {protected_identity(row[0]) for row in rows}

@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 import pyarrow as pa
 
-from ocomms_pipeline import catalog, identifiers
+from ocomms_pipeline import catalog, identifiers, settings
 from ocomms_pipeline.catalog.restore import REPORTED_BY
 from ocomms_pipeline.errors import ExportRefused, describe
 from ocomms_pipeline.export import memory
@@ -41,7 +41,7 @@ def restore_bundle(
     *,
     dry_run: bool = False,
     scratch: Path | None = None,
-    lock_timeout_seconds: float = 30.0,
+    lock_timeout_seconds: float = settings.LOCK_TIMEOUT_SECONDS,
     before_commit: Callable[[RestoreReport], None] | None = None,
     uploads_dir: Path | None = None,
 ) -> RestoreReport:

@@ -38,6 +38,7 @@ from ocomms_pipeline.sandbox.environment import (
     ui_command,
 )
 from ocomms_pipeline.sandbox.samples.data import SampleData, seed
+from ocomms_pipeline.status import OPEN
 
 DEMO_DATABASE = "ocomms_demo"
 DEMO_ORGANIZATION = "Acme"
@@ -100,7 +101,7 @@ def _recreated(name: str, rows: list[dict], failure: str | None) -> str:
     line = f"the demo database {name} existed: recreated with fresh sample data"
     if not rows:
         return line + " (it held no export requests)"
-    open_rows = sum(row.get("status") in request_queue.OPEN for row in rows)
+    open_rows = sum(row.get("status") in OPEN for row in rows)
     requests = f"{len(rows)} export request" + ("" if len(rows) == 1 else "s")
     if failure is not None:
         return line + f"; its {requests} ({open_rows} pending or running) are lost: {failure}"

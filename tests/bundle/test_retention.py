@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
-import psycopg
 import pytest
 
 from ocomms_pipeline.bundle import files as bundle
@@ -17,11 +16,12 @@ from ocomms_pipeline.bundle.retention import (
     RetentionPolicy,
     StagingEntry,
     bundles_to_delete,
-    read_protected_bundles,
     stale_staging,
 )
 from ocomms_pipeline.cli import main as cli
 from ocomms_pipeline.defs.retention import RETENTION_JOB, active_run_ids
+
+from ..support.bare_queue import add_request
 
 NOW = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 ORG = "org_retention_000000001"
@@ -125,45 +125,6 @@ def _listing(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.glob("*/*"))
 
 
-@pytest.fixture
-def queue_db(make_database):
-    """An ocomms database holding the export request queue, with one row per status."""
-    db = make_database(seed=False)
-    with psycopg.connect(db.url) as conn:
-        conn.execute("CREATE SCHEMA ocomms_export")
-        conn.execute(
-            "CREATE TABLE ocomms_export.export_requests (id serial PRIMARY KEY,"
-            " status text NOT NULL, bundle_path text)"
-        )
-    return db
-
-
-def _request(url: str, status: str, bundle_path: str | None) -> None:
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "INSERT INTO ocomms_export.export_requests (status, bundle_path) VALUES (%s, %s)",
-            (status, bundle_path),
-        )
-
-
-def test_protected_bundles_are_those_of_pending_and_running_requests(queue_db, admin_url):
-    assert read_protected_bundles(admin_url) == set()  # no queue yet: nothing protected
-    for status, path in [
-        ("pending", "/mnt/a/org1/ocomms-export-2026-01-01T00-00-00Z"),
-        ("running", "/srv/exports/org2/ocomms-export-2026-01-02T00-00-00Z.zip"),
-        ("completed", "/srv/exports/org3/ocomms-export-2026-01-03T00-00-00Z"),
-        ("failed", "/srv/exports/org4/ocomms-export-2026-01-04T00-00-00Z"),
-        ("pending", None),
-    ]:
-        _request(queue_db.url, status, path)
-    assert read_protected_bundles(queue_db.url) == {
-        ("org1", "ocomms-export-2026-01-01T00-00-00Z"),
-        ("org2", "ocomms-export-2026-01-02T00-00-00Z"),
-    }
-    with pytest.raises(psycopg.OperationalError):
-        read_protected_bundles("postgresql://nobody@127.0.0.1:1/ocomms")
-
-
 def _populate(root: Path) -> dict[str, Path]:
     """Two organizations' bundles of various ages, an archive, staging and a leftover."""
     made = {
@@ -185,7 +146,7 @@ def _populate(root: Path) -> dict[str, Path]:
 def test_cli_dry_run_lists_and_deletes_nothing_then_prunes(queue_db, tmp_path):
     root = tmp_path / "exports"
     made = _populate(root)
-    _request(queue_db.url, "running", str(made["a_50"]))
+    add_request(queue_db.url, "running", str(made["a_50"]))
     before = _listing(root)
     argv = ["retention", "--keep", "1", "--max-age-days", "30", "--database-url", queue_db.url]
     assert cli.main([*argv, "--dry-run", str(root)]) == 0

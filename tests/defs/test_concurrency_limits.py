@@ -23,6 +23,7 @@ from ocomms_pipeline.defs import run_tags
 from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import ddl, servers
 from ocomms_pipeline.sandbox.samples import data as sample_data
+from ocomms_pipeline.status import FINAL
 
 from ..support.processes import BIN, PROJECT, start_process, stop_process
 from ..support.requests_world import SECRET, add_organizations
@@ -97,7 +98,7 @@ def test_the_run_queue_keeps_to_the_global_and_per_organization_limits(daemon_de
     while time.monotonic() < deadline:
         with psycopg.connect(url, autocommit=True) as conn:
             rows = [request_queue.get(conn, r) for r in requests]
-        if all(row.status in request_queue.FINAL for row in rows):
+        if all(row.status in FINAL for row in rows):
             break
         time.sleep(2)
     assert [row.status for row in rows] == ["completed"] * len(requests), log.read_text()[-3000:]

@@ -25,6 +25,7 @@ from ocomms_pipeline.requests import audit
 from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import ddl, servers
 from ocomms_pipeline.sandbox.samples import data as sample_data
+from ocomms_pipeline.status import FINAL
 
 from ..support.exports import read_manifest
 from ..support.processes import (
@@ -103,7 +104,7 @@ def test_a_queued_request_is_run_by_the_daemon(deployment):
     while True:
         with psycopg.connect(deployment.url, autocommit=True) as conn:
             row = request_queue.get(conn, request_id)
-        if row.status in request_queue.FINAL or time.monotonic() > deadline:
+        if row.status in FINAL or time.monotonic() > deadline:
             break
         time.sleep(1)
     assert (row.status, row.reason) == ("completed", None), log_tails(deployment.logs)

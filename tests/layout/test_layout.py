@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "ocomms_pipeline"
 README = PACKAGE.parent / "README.md"
 # Lower layers first; a module may import its own layer and the ones before it.
 LAYERS = [
-    {"errors", "identifiers", "settings"},
+    {"errors", "identifiers", "settings", "status"},
     {"catalog"},
     {"postgres"},
     {"bundle"},

@@ -20,6 +20,7 @@ from ocomms_pipeline.requests.queue import Finish
 from ocomms_pipeline.sandbox import servers
 from ocomms_pipeline.sandbox.demo import prepare_database
 from ocomms_pipeline.sandbox.environment import DemoPaths, DemoRecord, redacted_url
+from ocomms_pipeline.status import RequestStatus
 
 
 @pytest.fixture
@@ -52,8 +53,8 @@ def test_a_rerun_recreates_the_sample_and_keeps_the_queued_requests(demo_name, c
         done = request_queue.enqueue(conn, sample.orgs["Globex"], sample.owners["Globex"][0])
         request_queue.mark_running(conn, running, "run-1", datetime.now(UTC))
         request_queue.mark_running(conn, done, "run-2", None)
-        end = Finish(request_queue.FAILED, reason="the run failed")
-        assert request_queue.finish(conn, done, end, from_=request_queue.RUNNING)
+        end = Finish(RequestStatus.FAILED, reason="the run failed")
+        assert request_queue.finish(conn, done, end, from_=RequestStatus.RUNNING)
         conn.execute("UPDATE organizations SET name = name || ' (edited)'")  # since the seeding
     before = _rows(url)
     assert [row["id"] for row in before] == [pending, running, done]

@@ -37,6 +37,7 @@ from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import ddl, servers
 from ocomms_pipeline.sandbox.samples import data as sample_data
 from ocomms_pipeline.sandbox.samples import orgs as sample_orgs
+from ocomms_pipeline.status import FINAL
 
 LOCATION = ModuleTarget("ocomms_pipeline.definitions", None, None, "ocomms_pipeline")
 SECRET = "test-audit-secret"
@@ -105,7 +106,7 @@ class World:
         return found
 
     def settled(self, *request_ids: str) -> bool:
-        return all(self.row(r).status in request_queue.FINAL for r in request_ids)
+        return all(self.row(r).status in FINAL for r in request_ids)
 
 
 def add_organizations(url: str, count: int, *, prefix: str, owner: str = "heidi") -> dict[str, str]:
