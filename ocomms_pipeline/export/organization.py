@@ -30,8 +30,8 @@ from ocomms_pipeline.export.owner_gate import Grant, authorize
 from ocomms_pipeline.export.progress import ExportProgress
 from ocomms_pipeline.export.shared_snapshots import SharedSnapshots
 from ocomms_pipeline.export.table import (
+    ExportContext,
     Part,
-    TableSettings,
     export_part,
     finish_table,
 )
@@ -69,8 +69,8 @@ class _RangeJoiner:
     files overlaps the reading of the smaller tables instead of following it.
     """
 
-    def __init__(self, settings: TableSettings, schema: drift.SchemaDrift) -> None:
-        self.settings = settings
+    def __init__(self, context: ExportContext, schema: drift.SchemaDrift) -> None:
+        self.context = context
         self.schema = schema
         self.expected: dict[str, int] = {}
         self.read: dict[str, list[Part]] = {}
@@ -97,7 +97,7 @@ class _RangeJoiner:
         return [partial(self.read_range, table=t, key_range=r) for _, t, r in ranges]
 
     def read_range(self, snapshot: Snapshot, table: Table, key_range: KeyRange) -> None:
-        part = export_part(snapshot, table, key_range, self.settings)
+        part = export_part(snapshot, table, key_range, self.context)
         with self.lock:
             self.user_ids |= part.scan.user_ids
             parts = self.read[table.name]
@@ -106,15 +106,15 @@ class _RangeJoiner:
         if complete:
             in_order = sorted(parts, key=lambda p: p.key_range.index)
             unknown = self.schema.unknown_columns.get(table.name, [])
-            result, problems = finish_table(in_order, unknown, self.settings)
+            result, problems = finish_table(in_order, unknown, self.context)
             self.finished[table.name] = result, problems
-            self.settings.progress.table_done(table.name, result.rows, result.bytes)
+            self.context.progress.table_done(table.name, result.rows, result.bytes)
 
 
 def _stream_all_tables(
     pool: SharedSnapshots,
     state: ExportState,
-    settings: TableSettings,
+    context: ExportContext,
     schema: drift.SchemaDrift,
     policy: PartPolicy,
     sizes: dict[str, int],
@@ -127,14 +127,14 @@ def _stream_all_tables(
     connections = len(pool.snapshots)
     exported = catalog.exported_tables()
     first = [t for t in exported if not scoping.uses_users(t)]
-    tables = _RangeJoiner(settings, schema)
+    tables = _RangeJoiner(context, schema)
     pool.map(tables.tasks(first, sizes, policy, connections))
-    params = {**settings.params, "users": user_closure.in_order(early | tables.user_ids)}
+    params = {**context.params, "users": user_closure.in_order(early | tables.user_ids)}
     secrets = SecretValues.of(pool.main.fetch_all(scoping.secret_values_query(), params))
-    late = user_closure.new_secrets(settings.secrets, secrets)
+    late = user_closure.new_secrets(context.secrets, secrets)
     written = [tables.finished[t.name][0] for t in first]
-    late_problems = user_closure.rescan(settings.staging, written, late)
-    tables.settings = replace(settings, params=params, secrets=secrets)
+    late_problems = user_closure.rescan(context.staging, written, late)
+    tables.context = replace(context, params=params, secrets=secrets)
     last = [t for t in exported if scoping.uses_users(t)]
     pool.map(tables.tasks(last, sizes, policy, connections))
     for table in exported:
@@ -142,15 +142,13 @@ def _stream_all_tables(
         state.tables.append(result)
         state.problems += [p.to_json() for p in problems]
     state.problems += [p.to_json() for p in late_problems]
-    found = references.resolve(
-        settings.spill_dir, held=settings.held, buckets=settings.spill_buckets
-    )
+    found = references.resolve(context.spill_dir, held=context.held, buckets=context.spill_buckets)
     for unresolved in found:
         table = unresolved.source.split(".")[0]
         problem = Problem(table, Check.REFERENCES_RESOLVE, unresolved.reason())
         state.problems.append(problem.to_json())
-    references.discard(settings.spill_dir)
-    settings.progress.tables_done()
+    references.discard(context.spill_dir)
+    context.progress.tables_done()
 
 
 def export_organization(
@@ -194,7 +192,7 @@ def export_organization(
             state = _new_state(grant, snapshot, run_id, started, root)
             state.unknown_tables = schema.unknown_tables
             state.parquet = parquet
-            settings = TableSettings(
+            context = ExportContext(
                 staging,
                 {"org": organization_id},  # the users are bound once they are all known
                 parquet,
@@ -208,7 +206,7 @@ def export_organization(
             )
             staging.mkdir(parents=True, exist_ok=False)
             try:
-                _stream_all_tables(pool, state, settings, schema, parts, sizes, early)
+                _stream_all_tables(pool, state, context, schema, parts, sizes, early)
             except BaseException:
                 bundle.discard(staging)
                 raise

@@ -32,8 +32,8 @@ from ocomms_pipeline.postgres.snapshots import Snapshot
 
 
 @dataclass(frozen=True)
-class TableSettings:
-    """What every table of one export shares."""
+class ExportContext:
+    """What every table of one export shares: where it stages, what it binds, what it hides."""
 
     staging: Path
     params: dict[str, Any]
@@ -61,7 +61,7 @@ class Part:
     (JSON rows without brackets, decoded rows as an Arrow stream) for ``finish_table``.
     """
 
-    def __init__(self, table: Table, key_range: KeyRange, settings: TableSettings) -> None:
+    def __init__(self, table: Table, key_range: KeyRange, context: ExportContext) -> None:
         self.table = table
         self.key_range = key_range
         self.rows_sent: int | None = None
@@ -69,34 +69,34 @@ class Part:
         first = key_range.index == 0
         suffix = "" if first else f".part{key_range.index}"
         self.json = bundle.JsonArrayWriter(
-            settings.staging / (f"{table.name}.json" if first else f".{table.name}{suffix}.json"),
+            context.staging / (f"{table.name}.json" if first else f".{table.name}{suffix}.json"),
             fragment=not first,
         )
         self.parquet: ParquetTableWriter | pa.ipc.RecordBatchStreamWriter | None = None
-        if settings.parquet:
-            path = parquet_path(settings.staging, table.name)
+        if context.parquet:
+            path = parquet_path(context.staging, table.name)
             path.parent.mkdir(exist_ok=True)  # whichever range of the table starts first
             schema = table_schema(table.name)
             self.parquet = (
                 ParquetTableWriter(path, schema)
                 if first
-                else pa.ipc.new_stream(str(self.arrow_fragment(settings)), schema)
+                else pa.ipc.new_stream(str(self.arrow_fragment(context)), schema)
             )
         self.scan = TableScan(
             table,
-            secrets=settings.secrets,
+            secrets=context.secrets,
             spill=ReferenceSpill(
-                settings.spill_dir, table.name + suffix, settings.spill_buckets, settings.held
+                context.spill_dir, table.name + suffix, context.spill_buckets, context.held
             ),
             one_record_type=True,
-            strings_only=not settings.parquet,
-            collect_users=table.name in settings.streamed,
+            strings_only=not context.parquet,
+            collect_users=table.name in context.streamed,
         )
-        self.meter = settings.progress.meter(table.name)
+        self.meter = context.progress.meter(table.name)
 
-    def arrow_fragment(self, settings: TableSettings) -> Path:
+    def arrow_fragment(self, context: ExportContext) -> Path:
         name = f".{self.table.name}.part{self.key_range.index}.arrows"
-        return parquet_path(settings.staging, self.table.name).with_name(name)
+        return parquet_path(context.staging, self.table.name).with_name(name)
 
     def write(self, chunk: bytearray) -> None:
         rows = chunk.count(b"\n")
@@ -123,13 +123,13 @@ class Part:
 
 
 def export_part(
-    snapshot: Snapshot, table: Table, key_range: KeyRange, settings: TableSettings
+    snapshot: Snapshot, table: Table, key_range: KeyRange, context: ExportContext
 ) -> Part:
     """Stream one key range of the table into staging; ``finish_table`` joins the parts."""
-    part = Part(table, key_range, settings)
-    probe = table.name in settings.probed
+    part = Part(table, key_range, context)
+    probe = table.name in context.probed
     query = scoping.json_rows_query(table, table.exported_columns, key_range, probe=probe)
-    stream = snapshot.copy_chunks(query, settings.params)
+    stream = snapshot.copy_chunks(query, context.params)
     chunks = iter(stream)
     try:
         for chunk in chunks:
@@ -158,7 +158,7 @@ def _append_arrow(writer: ParquetTableWriter, path: Path) -> None:
 
 
 def finish_table(
-    parts: list[Part], unknown: list[str], settings: TableSettings
+    parts: list[Part], unknown: list[str], context: ExportContext
 ) -> tuple[TableResult, list[Problem]]:
     """Join the parts of a table in key order, close its files; what the manifest says."""
     first, table = parts[0], parts[0].table
@@ -166,9 +166,9 @@ def finish_table(
     for part in parts[1:]:
         faults.extend(part.scan.faults, first.json.rows)
         assert part.fragment is not None
-        first.json.extend(part.fragment, settings.staging)
+        first.json.extend(part.fragment, context.staging)
         if isinstance(first.parquet, ParquetTableWriter):
-            _append_arrow(first.parquet, part.arrow_fragment(settings))
+            _append_arrow(first.parquet, part.arrow_fragment(context))
     digest = first.json.close()
     parquet = first.parquet.close() if isinstance(first.parquet, ParquetTableWriter) else None
     first.scan.finish()
