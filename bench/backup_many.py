@@ -45,7 +45,7 @@ import psycopg
 import yaml
 from psycopg.conninfo import conninfo_to_dict
 
-from ocomms_pipeline.defs.backups import BACKUP_OP
+from ocomms_pipeline.defs.backups.jobs import BACKUP_OP
 from ocomms_pipeline.launch.instances import kept_open_event_log
 from ocomms_pipeline.sandbox import ddl, servers
 
@@ -136,7 +136,7 @@ def execute_inline(run_config: dict[str, Any], tags: dict[str, str]) -> str:
     """Execute one requested run in this process (``execute_in_process``); return its run id."""
 
     from ocomms_pipeline.definitions import defs
-    from ocomms_pipeline.defs.backups import BACKUP_JOB
+    from ocomms_pipeline.defs.backups.jobs import BACKUP_JOB
 
     result = defs.resolve_job_def(BACKUP_JOB).execute_in_process(
         run_config={**run_config, **_QUIET},
@@ -153,7 +153,7 @@ def execute_in_worker(run_config: dict[str, Any], tags: dict[str, str]) -> str:
     ``dagster job execute`` starts Python, loads the code location and runs the job with its
     in-process executor: the same fixed cost a launched run pays.
     """
-    from ocomms_pipeline.defs.backups import BACKUP_JOB
+    from ocomms_pipeline.defs.backups.jobs import BACKUP_JOB
 
     marker = {**tags, BENCH_TAG: uuid.uuid4().hex}
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as config:
@@ -230,7 +230,7 @@ def create_partitions() -> float:
     import dagster as dg
 
     from ocomms_pipeline.definitions import defs
-    from ocomms_pipeline.defs.partition_sync import SENSOR_NAME
+    from ocomms_pipeline.defs.partitions.sensors import SENSOR_NAME
 
     started = time.monotonic()
     sensor = defs.resolve_sensor_def(SENSOR_NAME)
@@ -251,7 +251,7 @@ def create_partitions() -> float:
 def scheduled_runs(batch_size: int) -> list[Any]:
     import dagster as dg
 
-    from ocomms_pipeline.defs.backup_schedule import BackupSettings, build_backup_schedule
+    from ocomms_pipeline.defs.backups.schedules import BackupSettings, build_backup_schedule
 
     schedule = build_backup_schedule(BackupSettings(batch_size=batch_size))
     context = dg.build_schedule_context(
@@ -280,7 +280,7 @@ def run_all(requests: list[Any], workers: int, mode: str) -> list[RunTiming]:
 def fixed_overhead(mode: str) -> float:
     """Duration of a backup run over no organization: what every run costs before any work."""
     from ocomms_pipeline import settings
-    from ocomms_pipeline.defs.backups import backup_run_config
+    from ocomms_pipeline.defs.backups.jobs import backup_run_config
 
     config = backup_run_config([], settings.BACKUP_PRINCIPAL_DEFAULT)
     started = time.monotonic()
@@ -315,7 +315,7 @@ def report(
 def recorded_assets() -> list[Any]:
     """The assets a backup materializes for each organization: every table, then the bundle."""
     from ocomms_pipeline import catalog
-    from ocomms_pipeline.defs.asset_keys import BUNDLE_KEY, table_key
+    from ocomms_pipeline.defs.export.asset_keys import BUNDLE_KEY, table_key
 
     return [*(table_key(t.name) for t in catalog.exported_tables()), BUNDLE_KEY]
 
@@ -330,7 +330,7 @@ def short_partitions(wanted: set[str]) -> dict[str, list[str]]:
         get_and_update_asset_status_cache_value,
     )
 
-    from ocomms_pipeline.defs.partitions import organizations
+    from ocomms_pipeline.defs.common import organizations
 
     short: dict[str, list[str]] = {}
     for key in recorded_assets():
@@ -352,7 +352,7 @@ def short_partitions(wanted: set[str]) -> dict[str, list[str]]:
 
 def check_partitions(organization_ids: list[str]) -> bool:
     """Print whether every partition of every recorded asset shows as materialized."""
-    from ocomms_pipeline.defs.partitions import organizations
+    from ocomms_pipeline.defs.common import organizations
 
     partitions = set(instance().get_dynamic_partitions(organizations.name))
     wanted = set(organization_ids)

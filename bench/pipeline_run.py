@@ -5,7 +5,7 @@ zip with ``--archive``) on an ephemeral instance, exactly what the CLI runs. The
 own start (interpreter, importing Dagster and the code location, the instance) is timed
 apart, because a launched run pays it once while the export's rate is what grows with the
 organization. Per-step durations come from the instance's step stats; the data path
-(``export_organization``, the Dagster-free part of the export step) is timed by wrapping it,
+(``stage_organization``, the Dagster-free part of the export step) is timed by wrapping it,
 so what Dagster adds is the run's wall time minus the steps.
 
     OCOMMS_DATABASE_URL=... python -m bench.pipeline_run <org-id> <owner-id> [--parquet]
@@ -27,14 +27,14 @@ from bench import child
 
 
 def time_data_path() -> list[float]:
-    """Wrap the export op's call of ``export_organization``; returns the list it appends to.
+    """Wrap the export op's call of ``stage_organization``; returns the list it appends to.
 
-    The op looks the function up in ``ocomms_pipeline.defs.assets`` at call time, so replacing it
-    there times exactly the data path without touching the package's code.
+    The op looks the function up in ``ocomms_pipeline.defs.export.assets`` at call time, so
+    replacing it there times exactly the data path without touching the package's code.
     """
-    from ocomms_pipeline.defs import assets
+    from ocomms_pipeline.defs.export import assets
 
-    original = assets.export_organization
+    original = assets.stage_organization
     spent: list[float] = []
 
     @functools.wraps(original)
@@ -45,7 +45,7 @@ def time_data_path() -> list[float]:
         finally:
             spent.append(time.perf_counter() - started)
 
-    assets.export_organization = timed
+    assets.stage_organization = timed
     return spent
 
 
@@ -113,7 +113,7 @@ def main() -> None:
     import dagster as dg
 
     import ocomms_pipeline.definitions  # noqa: F401  (the code location loads before timing)
-    from ocomms_pipeline.defs.resources import OcommsDatabase
+    from ocomms_pipeline.defs.export.resources import OcommsDatabase
 
     instance = dg.DagsterInstance.ephemeral()
     start_seconds = time.time() - args.spawned

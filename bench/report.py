@@ -171,7 +171,7 @@ def fixed_section(fixed: dict[str, Any]) -> str:
     first = runs[0]
     steps = [_fixed_row(f"step {s}", lambda r, s=s: r["steps"].get(s, 0.0), runs) for s in STEPS]
     data_path = _fixed_row(
-        "step export_tables: of it, the data path (export_organization)",
+        "step export_tables: of it, the data path (stage_organization)",
         lambda r: r["data_path_seconds"],
         runs,
     )

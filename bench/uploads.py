@@ -7,7 +7,7 @@ database into a temporary uploads directory, then in the same run and on warm ca
 - ``cp -r`` of the uploads directory's ``attachments/`` (every organization's, a superset);
 - the export's file step alone (``export.uploads.stage_uploads`` on a staged export: reading
   the rows back, opening each file safely, copying in 1 MB chunks with sha256, fsync per file);
-- the whole export (``export_organization``) with and without the uploads directory.
+- the whole export (``stage_organization``) with and without the uploads directory.
 
 Prints files/s and MB/s for each and the process's peak RSS. Everything it creates is removed.
 
@@ -30,7 +30,7 @@ import psycopg
 
 from bench.upload_files import add_attachments, write_files
 from ocomms_pipeline.bundle import files as bundle
-from ocomms_pipeline.export.organization import export_organization
+from ocomms_pipeline.export.organization import stage_organization
 from ocomms_pipeline.export.uploads import stage_uploads
 from ocomms_pipeline.identifiers import principal
 from ocomms_pipeline.sandbox import ddl, servers
@@ -71,7 +71,7 @@ def main() -> None:
         shutil.rmtree(scratch / "cp")
 
         started = time.monotonic()
-        plain = export_organization(url, organization, principal(OPERATOR), scratch / "a", "a")
+        plain = stage_organization(url, organization, principal(OPERATOR), scratch / "a", "a")
         plain_seconds = time.monotonic() - started
         staging = bundle.staging_dir(scratch / "a", organization, "a")
         started = time.monotonic()
@@ -80,7 +80,7 @@ def main() -> None:
         shutil.rmtree(scratch / "a")
 
         started = time.monotonic()
-        export_organization(
+        stage_organization(
             url, organization, principal(OPERATOR), scratch / "b", "b", uploads_dir=uploads
         )
         whole_seconds = time.monotonic() - started

@@ -19,11 +19,11 @@ from typing import Any
 
 _PUBLIC = {
     "load_bundle": "ocomms_pipeline.bundle.loading",
-    "export_run_config": "ocomms_pipeline.defs.jobs",
+    "export_run_config": "ocomms_pipeline.defs.export.jobs",
     "add_organization_partition": "ocomms_pipeline.launch.graphql",
     "launch_export": "ocomms_pipeline.launch.graphql",
     "wait_for_run": "ocomms_pipeline.launch.graphql",
-    "restore_run_config": "ocomms_pipeline.defs.restore",
+    "restore_run_config": "ocomms_pipeline.defs.restore.jobs",
 }
 __all__ = sorted(_PUBLIC)
 

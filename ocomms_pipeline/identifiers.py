@@ -50,6 +50,9 @@ class Principal:
 
 
 def principal(value: object) -> Principal:
+    """The principal a claim names (one already parsed is itself); refused when malformed."""
+    if isinstance(value, Principal):
+        return value
     if isinstance(value, str) and value.startswith(OPERATOR_PREFIX):
         name = value[len(OPERATOR_PREFIX) :]
         if OPERATOR_PATTERN.fullmatch(name):

@@ -151,7 +151,7 @@ def _stream_all_tables(
     context.progress.tables_done()
 
 
-def export_organization(
+def stage_organization(
     database_url: str,
     organization_id: str,
     principal: Principal,

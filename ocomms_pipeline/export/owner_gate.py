@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ocomms_pipeline import catalog, identifiers, settings
+from ocomms_pipeline import catalog, identifiers
 from ocomms_pipeline.errors import ExportRefused
 from ocomms_pipeline.identifiers import Principal
 from ocomms_pipeline.postgres.quoting import quote
-from ocomms_pipeline.postgres.snapshots import open_snapshot
 
 
 class Reader(Protocol):
@@ -49,8 +48,18 @@ def _membership_query() -> str:
     )
 
 
-def authorize(reader: Reader, organization_id: str, principal: Principal) -> Grant:
-    """Return a grant or raise ``ExportRefused`` with a reason fit to show the requester."""
+def authorize(reader: Reader, organization_id: str, requested_by: str | Principal) -> Grant:
+    """The one owner check: a grant, or ``ExportRefused`` with a reason fit for the requester.
+
+    Takes the claim as it came (an unparsed id and requester are validated here) and reads the
+    answer from membership alone, on whatever the caller holds: the export's snapshot, a
+    snapshot opened for the gate, or the request sensor's connection. Whoever launches runs
+    with access to the database (the request sensor, the CLI) asks it before launching too,
+    so a refusal is decided without a run: a refused run would mark every asset of the
+    organization as failed in Dagster's UI although its last bundle is good.
+    """
+    organization_id = identifiers.organization_id(organization_id)
+    principal = identifiers.principal(requested_by)
     found = reader.fetch_one(_organization_query(), {"org": organization_id})
     if found is None:
         raise ExportRefused(
@@ -81,28 +90,3 @@ def authorize(reader: Reader, organization_id: str, principal: Principal) -> Gra
             code="not_an_owner",
         )
     return Grant(organization_id, name, principal, "owner")
-
-
-def check_requester(
-    url: str,
-    organization_id: str,
-    requested_by: str,
-    *,
-    lock_timeout_seconds: float = settings.LOCK_TIMEOUT_SECONDS,
-) -> Grant:
-    """The gate's decision for a claimed requester, read from membership alone.
-
-    The gate op asks it first in every run. Whoever launches runs with access to the database
-    (the request sensor, the CLI) asks it before launching too, so a refusal is decided
-    without a run: a refused run would mark every asset of the organization as failed in
-    Dagster's UI although its last bundle is good.
-    """
-    with open_snapshot(url, lock_timeout_seconds=lock_timeout_seconds) as snapshot:
-        return decide(snapshot, organization_id, requested_by)
-
-
-def decide(reader: Reader, organization_id: str, requested_by: str) -> Grant:
-    """The gate's decision for claimed (unparsed) ids, on a connection the caller holds."""
-    organization = identifiers.organization_id(organization_id)
-    principal = identifiers.principal(requested_by)
-    return authorize(reader, organization, principal)

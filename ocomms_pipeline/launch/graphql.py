@@ -16,8 +16,8 @@ from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from ocomms_pipeline import identifiers
-from ocomms_pipeline.defs.jobs import EXPORT_JOB, export_run_config
-from ocomms_pipeline.defs.partitions import organizations
+from ocomms_pipeline.defs.common import organizations
+from ocomms_pipeline.defs.export.jobs import EXPORT_JOB, export_run_config
 
 LOCATION = "ocomms_pipeline"
 REPOSITORY = "__repository__"

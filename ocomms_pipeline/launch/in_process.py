@@ -15,14 +15,15 @@ import dagster as dg
 import psycopg
 
 from ocomms_pipeline import identifiers, settings
-from ocomms_pipeline.defs import failures
-from ocomms_pipeline.defs.asset_keys import ARCHIVE_KEY, BUNDLE_KEY
-from ocomms_pipeline.defs.jobs import EXPORT_JOB, export_run_config
-from ocomms_pipeline.defs.partitions import organizations
-from ocomms_pipeline.defs.run_events import first_failure, materialized
+from ocomms_pipeline.defs import common
+from ocomms_pipeline.defs.common import organizations
+from ocomms_pipeline.defs.export.asset_keys import ARCHIVE_KEY, BUNDLE_KEY
+from ocomms_pipeline.defs.export.jobs import EXPORT_JOB, export_run_config
+from ocomms_pipeline.defs.export.run_results import first_failure, materialized
 from ocomms_pipeline.errors import ExportError, ExportRefused
-from ocomms_pipeline.export.owner_gate import check_requester
+from ocomms_pipeline.export.owner_gate import authorize
 from ocomms_pipeline.launch.instances import instance_for_cli
+from ocomms_pipeline.postgres.snapshots import open_snapshot
 from ocomms_pipeline.status import RequestStatus
 
 
@@ -66,20 +67,15 @@ def _decide(
 ) -> ExportOutcome | None:
     """The gate's answer before any run: None to go on, else the refusal or the error."""
     try:
-        check_requester(
-            url,
-            organization_id,
-            requested_by,
-            lock_timeout_seconds=(
-                settings.LOCK_TIMEOUT_SECONDS
-                if lock_timeout_seconds is None
-                else lock_timeout_seconds
-            ),
+        timeout = (
+            settings.LOCK_TIMEOUT_SECONDS if lock_timeout_seconds is None else lock_timeout_seconds
         )
+        with open_snapshot(url, lock_timeout_seconds=timeout) as snapshot:
+            authorize(snapshot, organization_id, requested_by)
     except ExportRefused as refusal:
         return ExportOutcome(None, False, RequestStatus.REJECTED, str(refusal))
     except (ExportError, psycopg.Error, OSError) as error:
-        return ExportOutcome(None, False, RequestStatus.FAILED, failures.reason(error))
+        return ExportOutcome(None, False, RequestStatus.FAILED, common.failure_reason(error))
     return None
 
 

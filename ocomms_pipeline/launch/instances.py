@@ -22,7 +22,7 @@ import dagster as dg
 import yaml
 from dagster._core.instance.ref import InstanceRef
 
-from ocomms_pipeline.defs.retention import active_run_ids
+from ocomms_pipeline.defs.retention.jobs import active_run_ids
 from ocomms_pipeline.launch.pooling import COMMAND_POOL
 from ocomms_pipeline.launch.sqlite_event_log import KeptOpenSqliteEventLogStorage
 

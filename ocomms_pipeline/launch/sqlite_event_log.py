@@ -71,7 +71,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     # A batch may hold events of many assets: each is written as ``store_event`` writes it.
     # (dagster-postgres assumes one asset per batch and updates only the last event's asset
-    # record, so the backup batches only where a storage says this; see ``defs.backups``.)
+    # record, so the backup batches only where a storage says this; see ``defs.backups.jobs``.)
     stores_batches_of_many_assets = True
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:

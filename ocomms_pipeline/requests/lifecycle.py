@@ -5,10 +5,16 @@ process won the transition; only the winner appends the audit entry, before comm
 decision is audited once however many sensors observe the same run, and if the audit append
 fails the transition is rolled back and retried at the next tick (an entry may then be
 written twice, never lost: a missing audit entry is the worse failure).
+
+What a run came to reaches this module as a ``RunOutcome``: plain data, so the lifecycle stays
+free of Dagster; reading a run's record and events into one is the Dagster layer's job
+(``defs.requests.request_outcome``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -18,11 +24,47 @@ from ocomms_pipeline.errors import ExportRefused
 from ocomms_pipeline.requests import audit
 from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.requests.audit import AuditAppender
-from ocomms_pipeline.requests.outcomes import RunOutcome, refusal_status
 from ocomms_pipeline.requests.queue import ExportRequest, Finish
 from ocomms_pipeline.status import RequestStatus
 
 _CLAIM_LIMIT = 100
+ACTIVE = "active"
+UNKNOWN_ORGANIZATION = "unknown_organization"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A run as the request sees it: still going, or finished with a final status."""
+
+    run_id: str
+    state: str  # ACTIVE, or one of FINAL
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    authorized_at: datetime | None = None
+    reason: str | None = None
+    code: str | None = None
+    bundle_path: str | None = None
+    archive_path: str | None = None
+    archive_sha256: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state != ACTIVE
+
+
+def refusal_status(organization_id: str, reason: str, code: str | None) -> tuple[str, str]:
+    """(request status, reason) of a gate refusal, whether decided before or inside a run.
+
+    An organization that no longer exists was deleted after the request was made: the
+    request failed, the requester was not refused.
+    """
+    if code == UNKNOWN_ORGANIZATION:
+        return (
+            RequestStatus.FAILED,
+            f"organization {organization_id!r} does not exist: it was deleted after the"
+            " export was requested",
+        )
+    return RequestStatus.REJECTED, reason
 
 
 def _claimed(value: str, check: Any) -> str | None:

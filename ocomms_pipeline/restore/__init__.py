@@ -1,6 +1,6 @@
 """A bundle back into an ocomms database: one organization, one transaction, exact.
 
-Dagster-free: the CLI (``cli/restore``) and the Dagster job (``defs/restore``) both call
+Dagster-free: the CLI (``cli/restore``) and the Dagster job (``defs/restore/jobs``) both call
 ``restore_bundle`` and only present its report differently. The names below load on first
 use, so a command that only needs ``restore.audit_entry`` does not import Arrow.
 """

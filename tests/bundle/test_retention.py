@@ -19,7 +19,7 @@ from ocomms_pipeline.bundle.retention import (
     stale_staging,
 )
 from ocomms_pipeline.cli import main as cli
-from ocomms_pipeline.defs.retention import RETENTION_JOB, active_run_ids
+from ocomms_pipeline.defs.retention.jobs import RETENTION_JOB, active_run_ids
 
 from ..support.bare_queue import add_request
 

@@ -23,8 +23,8 @@ from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.checks import staged as checks
 from ocomms_pipeline.checks.findings import Check
 from ocomms_pipeline.checks.verification import verify_bundle
-from ocomms_pipeline.defs.asset_checks import CHECK_NAME
-from ocomms_pipeline.export.organization import export_organization
+from ocomms_pipeline.defs.export.checks import CHECK_NAME
+from ocomms_pipeline.export.organization import stage_organization
 from ocomms_pipeline.identifiers import principal
 
 from ..support.exports import export, read_manifest, tree
@@ -184,7 +184,7 @@ def test_a_bundle_without_manifest_or_with_strangers_fails(broken):
 
 
 def _stage(db, tmp_path: Path, run_id: str) -> Path:
-    export_organization(
+    stage_organization(
         db.url, db.sample.orgs["Acme"], principal("operator:ops"), tmp_path, run_id, connections=2
     )
     return bundle.staging_dir(tmp_path, db.sample.orgs["Acme"], run_id)

@@ -21,7 +21,7 @@ import pytest
 from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.checks import staged as checks
 from ocomms_pipeline.checks.findings import Check
-from ocomms_pipeline.export.organization import export_organization
+from ocomms_pipeline.export.organization import stage_organization
 from ocomms_pipeline.identifiers import principal
 
 from ..support.exports import export, tree
@@ -153,7 +153,7 @@ def staged(seeded_db, tmp_path_factory) -> Path:
     """One export staged with Parquet, not published, for each test to copy and change."""
     root = tmp_path_factory.mktemp("staged")
     org = seeded_db.sample.orgs["Acme"]
-    export_organization(
+    stage_organization(
         seeded_db.url, org, principal("operator:ops"), root, "staged", parquet=True, connections=2
     )
     return bundle.staging_dir(root, org, "staged")
@@ -217,7 +217,7 @@ def test_staged_checks_refuse_an_uploaded_file_changed_after_its_copy(seeded_db,
     uploads = tmp_path / "uploads"
     write_uploads(seeded_db.url, uploads)
     org = seeded_db.sample.orgs["Acme"]
-    state = export_organization(
+    state = stage_organization(
         seeded_db.url, org, principal("operator:ops"), tmp_path, "files", uploads_dir=uploads
     )
     staging = bundle.staging_dir(tmp_path, org, "files")

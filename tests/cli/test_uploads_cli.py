@@ -6,8 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from ocomms_pipeline.defs.request_resources import AuditLog
-from ocomms_pipeline.defs.restore import (
+from ocomms_pipeline.defs.requests.resources import AuditLog
+from ocomms_pipeline.defs.restore.jobs import (
     RestoreDatabase,
     restore_organization_job,
     restore_run_config,

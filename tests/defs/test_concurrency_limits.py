@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from ocomms_pipeline.defs import run_tags
+from ocomms_pipeline.defs import common
 from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import ddl, servers
 from ocomms_pipeline.sandbox.samples import data as sample_data
@@ -103,13 +103,13 @@ def test_the_run_queue_keeps_to_the_global_and_per_organization_limits(daemon_de
         time.sleep(2)
     assert [row.status for row in rows] == ["completed"] * len(requests), log.read_text()[-3000:]
     records = instance.get_run_records(
-        filters=dg.RunsFilter(tags={run_tags.KIND_TAG: run_tags.KIND_REQUEST})
+        filters=dg.RunsFilter(tags={common.KIND_TAG: common.KIND_REQUEST})
     )
     assert len(records) == len(requests)
-    intervals = {r.dagster_run.tags[run_tags.ORGANIZATION_TAG]: [] for r in records}
+    intervals = {r.dagster_run.tags[common.ORGANIZATION_TAG]: [] for r in records}
     for record in records:
         assert record.start_time and record.end_time
-        intervals[record.dagster_run.tags[run_tags.ORGANIZATION_TAG]].append(
+        intervals[record.dagster_run.tags[common.ORGANIZATION_TAG]].append(
             (record.start_time, record.end_time)
         )
     everything = [i for spans in intervals.values() for i in spans]

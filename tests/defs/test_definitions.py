@@ -12,8 +12,8 @@ import pytest
 
 from ocomms_pipeline import catalog
 from ocomms_pipeline.definitions import defs
-from ocomms_pipeline.defs.backup_schedule import BackupSettings
-from ocomms_pipeline.defs.request_sensors import interval_from_env, status_interval_from_env
+from ocomms_pipeline.defs.backups.schedules import BackupSettings
+from ocomms_pipeline.defs.requests.sensors import interval_from_env, status_interval_from_env
 
 PROJECT = Path(__file__).resolve().parents[2]
 

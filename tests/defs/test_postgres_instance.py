@@ -144,9 +144,9 @@ def test_a_backup_with_event_batching_on_records_every_asset_in_postgres(
     """dagster-postgres keeps only the last asset's record of a batch: a backup batches an
     organization's materializations only on an event log that stores such batches whole."""
     from ocomms_pipeline.definitions import defs
-    from ocomms_pipeline.defs.asset_keys import BUNDLE_KEY, table_key
-    from ocomms_pipeline.defs.backups import BACKUP_JOB, backup_run_config
-    from ocomms_pipeline.defs.partitions import organizations
+    from ocomms_pipeline.defs.backups.jobs import BACKUP_JOB, backup_run_config
+    from ocomms_pipeline.defs.common import organizations
+    from ocomms_pipeline.defs.export.asset_keys import BUNDLE_KEY, table_key
 
     instance, _ = postgres_instance
     org = seeded_db.sample.orgs["Acme"]

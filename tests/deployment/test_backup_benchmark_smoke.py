@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from bench import backup_many
-from ocomms_pipeline.defs.partitions import organizations
+from ocomms_pipeline.defs.common import organizations
 from ocomms_pipeline.sandbox.servers import ADMIN_URL_ENV
 
 PROJECT = Path(__file__).resolve().parents[2]

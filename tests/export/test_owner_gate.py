@@ -7,10 +7,10 @@ import psycopg
 import pytest
 
 from ocomms_pipeline import identifiers
-from ocomms_pipeline.defs.jobs import EXPORT_JOB, export_run_config
-from ocomms_pipeline.defs.partitions import organizations
+from ocomms_pipeline.defs.common import organizations
+from ocomms_pipeline.defs.export.jobs import EXPORT_JOB, export_run_config
 from ocomms_pipeline.errors import ExportRefused
-from ocomms_pipeline.export.organization import export_organization
+from ocomms_pipeline.export.organization import stage_organization
 
 from ..support.exports import export, read_manifest, tree
 
@@ -161,7 +161,7 @@ def test_the_export_repeats_the_check_inside_its_snapshot(seeded_db, tmp_path):
     """Called without the gate op, the export itself still refuses and stages nothing."""
     sample = seeded_db.sample
     with pytest.raises(ExportRefused, match="not an owner"):
-        export_organization(
+        stage_organization(
             seeded_db.url,
             sample.orgs["Acme"],
             identifiers.principal(sample.admin),

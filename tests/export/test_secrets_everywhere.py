@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from ocomms_pipeline import catalog
 from ocomms_pipeline.checks.findings import Check
-from ocomms_pipeline.defs.asset_checks import CHECK_NAME
+from ocomms_pipeline.defs.export.checks import CHECK_NAME
 
 from ..support.exports import export, read_manifest
 

@@ -10,7 +10,7 @@ from ocomms_pipeline import catalog
 from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.bundle.parquet import relative_name
 from ocomms_pipeline.export.key_ranges import DEFAULT_PARTS, PartPolicy
-from ocomms_pipeline.export.organization import export_organization
+from ocomms_pipeline.export.organization import stage_organization
 from ocomms_pipeline.identifiers import principal
 from ocomms_pipeline.postgres.snapshots import open_shared_snapshot, open_snapshot
 
@@ -53,7 +53,7 @@ def test_parallel_connections_and_key_ranges_write_the_same_rows_as_one(
     org = seeded_db.sample.orgs["Acme"]
     runs = {"whole": (1, DEFAULT_PARTS), "ranges": (4, SPLIT_EVERYTHING)}
     states = {
-        name: export_organization(
+        name: stage_organization(
             seeded_db.url,
             org,
             principal("operator:ops"),
@@ -97,7 +97,7 @@ def test_a_secret_in_a_later_key_range_is_reported_at_its_row_in_the_table(make_
             (org,),
         ).fetchone()
         conn.execute("UPDATE messages SET content = %s WHERE id = %s", (token, last_id))
-    state = export_organization(
+    state = stage_organization(
         db.url, org, principal("operator:ops"), tmp_path, "r", connections=3, parts=SPLIT_EVERYTHING
     )
     messages = next(t for t in state.tables if t.table == "messages")

@@ -20,8 +20,8 @@ from ocomms_pipeline.bundle.archive import archive_path
 from ocomms_pipeline.catalog.uploads import UPLOAD_COLUMNS, relative_path
 from ocomms_pipeline.checks.verification import verify_bundle
 from ocomms_pipeline.definitions import defs
-from ocomms_pipeline.defs.asset_checks import CHECK_NAME, FILES_INCLUDED
-from ocomms_pipeline.defs.backups import BACKUP_JOB, backup_run_config
+from ocomms_pipeline.defs.backups.jobs import BACKUP_JOB, backup_run_config
+from ocomms_pipeline.defs.export.checks import CHECK_NAME, FILES_INCLUDED
 
 from ..support.exports import export, read_manifest, read_table
 from ..support.uploads import bundle_files, write_uploads

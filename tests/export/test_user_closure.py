@@ -10,7 +10,7 @@ from ocomms_pipeline import catalog
 from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.checks.row_scan import SecretValues
 from ocomms_pipeline.export import scoping, user_closure
-from ocomms_pipeline.export.organization import export_organization
+from ocomms_pipeline.export.organization import stage_organization
 from ocomms_pipeline.export.shared_snapshots import SharedSnapshots
 from ocomms_pipeline.identifiers import principal
 from ocomms_pipeline.postgres.snapshots import open_snapshot
@@ -65,9 +65,7 @@ def test_a_user_known_only_from_a_reaction_is_exported_and_their_secret_found(
         conn.execute("UPDATE messages SET content = %s WHERE id = %s", (token, first_message))
     assert stranger not in _early(db.url, org)  # found only while the reactions stream
 
-    state = export_organization(
-        db.url, org, principal("operator:ops"), tmp_path, "r", connections=2
-    )
+    state = stage_organization(db.url, org, principal("operator:ops"), tmp_path, "r", connections=2)
 
     users = {u["id"] for u in _staged_rows(tmp_path, org, "r", "users")}
     assert stranger in users
@@ -83,7 +81,7 @@ def test_the_users_are_the_same_as_one_query_over_every_table(seeded_db, tmp_pat
         expected = [
             r[0] for r in snapshot.fetch_all(scoping.referenced_users_query(), {"org": org})
         ]
-    export_organization(seeded_db.url, org, principal("operator:ops"), tmp_path, "r")
+    stage_organization(seeded_db.url, org, principal("operator:ops"), tmp_path, "r")
     users = [u["id"] for u in _staged_rows(tmp_path, org, "r", "users")]
     assert users == expected  # the same users, in the same (bytewise) order
 

@@ -23,9 +23,9 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 
 from ocomms_pipeline import catalog
 from ocomms_pipeline.definitions import defs
-from ocomms_pipeline.defs.asset_keys import BUNDLE_KEY, table_key
-from ocomms_pipeline.defs.backups import BACKUP_JOB, backup_run_config
-from ocomms_pipeline.defs.partitions import organizations
+from ocomms_pipeline.defs.backups.jobs import BACKUP_JOB, backup_run_config
+from ocomms_pipeline.defs.common import organizations
+from ocomms_pipeline.defs.export.asset_keys import BUNDLE_KEY, table_key
 from ocomms_pipeline.launch.instances import instance_at, kept_open_event_log
 from ocomms_pipeline.launch.sqlite_event_log import KeptOpenSqliteEventLogStorage
 

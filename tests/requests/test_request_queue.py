@@ -11,9 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ocomms_pipeline.defs import run_tags
-from ocomms_pipeline.defs.jobs import export_run_config
-from ocomms_pipeline.defs.request_sensors import (
+from ocomms_pipeline.defs import common
+from ocomms_pipeline.defs.export.jobs import export_run_config
+from ocomms_pipeline.defs.requests.sensors import (
     DEFAULT_STATUS_INTERVAL_SECONDS,
     REQUEST_TAG,
     REQUESTED_BY_TAG,
@@ -141,8 +141,8 @@ def test_plan_requests_one_run_per_new_request():
     assert first.tags == {
         REQUEST_TAG: a.key,
         REQUESTED_BY_TAG: USER,
-        run_tags.ORGANIZATION_TAG: ORG,  # one run per organization at a time (dagster.yaml)
-        run_tags.KIND_TAG: run_tags.KIND_REQUEST,
+        common.ORGANIZATION_TAG: ORG,  # one run per organization at a time (dagster.yaml)
+        common.KIND_TAG: common.KIND_REQUEST,
     }
     assert first.run_config == export_run_config(USER)
 

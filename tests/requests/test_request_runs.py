@@ -18,10 +18,10 @@ from dagster import DagsterEventType
 from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.bundle.archive import archive_path
 from ocomms_pipeline.definitions import defs
-from ocomms_pipeline.defs.jobs import EXPORT_JOB
-from ocomms_pipeline.defs.partitions import organizations
-from ocomms_pipeline.defs.request_resources import AuditLog, RequestQueue
-from ocomms_pipeline.defs.request_sensors import RUN_KEY_TAG, plan_tick
+from ocomms_pipeline.defs.common import organizations
+from ocomms_pipeline.defs.export.jobs import EXPORT_JOB
+from ocomms_pipeline.defs.requests.resources import AuditLog, RequestQueue
+from ocomms_pipeline.defs.requests.sensors import RUN_KEY_TAG, plan_tick
 from ocomms_pipeline.requests import audit
 
 from ..support.exports import read_manifest, tree

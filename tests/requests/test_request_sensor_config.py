@@ -16,7 +16,7 @@ import pytest
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
 from ocomms_pipeline.definitions import defs
-from ocomms_pipeline.defs.request_resources import (
+from ocomms_pipeline.defs.requests.resources import (
     AUDIT_DIR_ENV,
     AUDIT_SECRET_ENV,
     AuditLog,

@@ -17,8 +17,9 @@ import pytest
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from ocomms_pipeline.defs.partitions import organizations
-from ocomms_pipeline.defs.restore import DATABASE_ENV, RESTORE_JOB, restore_run_config
+from ocomms_pipeline.defs.common import organizations
+from ocomms_pipeline.defs.restore.jobs import RESTORE_JOB, restore_run_config
+from ocomms_pipeline.defs.restore.resources import DATABASE_ENV
 from ocomms_pipeline.launch.graphql import LOCATION, REPOSITORY, wait_for_run
 from ocomms_pipeline.requests import audit
 from ocomms_pipeline.sandbox import servers

@@ -8,9 +8,9 @@ from pathlib import Path
 import dagster as dg
 
 from ocomms_pipeline.definitions import defs
-from ocomms_pipeline.defs.partitions import organizations
-from ocomms_pipeline.defs.request_resources import AuditLog
-from ocomms_pipeline.defs.restore import (
+from ocomms_pipeline.defs.common import organizations
+from ocomms_pipeline.defs.requests.resources import AuditLog
+from ocomms_pipeline.defs.restore.jobs import (
     RESTORE_JOB,
     RESTORE_OP,
     RestoreDatabase,

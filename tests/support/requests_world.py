@@ -31,7 +31,7 @@ from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.sensor import execute_sensor_iteration
 
 from ocomms_pipeline.catalog import OWNERSHIP
-from ocomms_pipeline.defs.request_sensors import REQUEST_TAG
+from ocomms_pipeline.defs.requests.sensors import REQUEST_TAG
 from ocomms_pipeline.postgres.quoting import quote
 from ocomms_pipeline.requests import queue as request_queue
 from ocomms_pipeline.sandbox import ddl, servers
