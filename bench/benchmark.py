@@ -5,9 +5,9 @@ builds a database with ``bench.generate``, then measures, each in a fresh proces
 RSS is that measurement's own:
 
 - the floor (``bench.floor``): the same rows as raw ``row_to_json`` over one COPY per table;
-- the pipeline (``bench.pipeline_run``): ``runner.run_export``, the whole Dagster run, with
-  JSON only, again with Parquet copies, and again with the zip archive a request gets; rows
-  and bytes from the published manifest.
+- the pipeline (``bench.pipeline_run``): ``launch.in_process.run_export``, the whole Dagster
+  run, with JSON only, again with Parquet copies, and again with the zip archive a request
+  gets; rows and bytes from the published manifest.
 
 Then the fixed cost of a small organization's export, broken down by Dagster step. It prints
 Markdown (and writes it to ``--output``); databases and scratch directories are removed at

@@ -20,8 +20,9 @@ process on a Dagster instance that already exists (its storage created beforehan
 
 MB/s is the bundle's JSON bytes over the command's wall time; "vs floor" divides it by the
 floor's MB/s for messages. Peak RSS is the command's own (``wait4``); it cannot read below
-this process's own, about 50 MB, which is why this process loads neither Dagster nor the
-export. Everything it creates (databases, instances, bundles) is removed at the end.
+this process's own (a child inherits its parent's peak), which is why this process loads
+neither Dagster nor the export. Everything it creates (databases, instances, bundles) is
+removed at the end.
 
     .venv/bin/python -m bench.cli_end_to_end                       # 1M messages
     .venv/bin/python -m bench.cli_end_to_end --messages 100k --output report.md

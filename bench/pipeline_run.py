@@ -1,7 +1,7 @@
 """The pipeline: exports through the real Dagster job, timed from inside a fresh process.
 
-Each export is ``runner.run_export`` (gate, export, checks, manifest, publication, and the
-zip with ``--archive``) on an ephemeral instance, exactly what the CLI runs. The process's
+Each export is ``launch.in_process.run_export`` (gate, export, checks, manifest, publication,
+and the zip with ``--archive``) on an ephemeral instance, exactly what the CLI runs. The process's
 own start (interpreter, importing Dagster and the code location, the instance) is timed
 apart, because a launched run pays it once while the export's rate is what grows with the
 organization. Per-step durations come from the instance's step stats; the data path
