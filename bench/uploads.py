@@ -28,7 +28,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.upload_files import add_attachments, write_files
+from bench.generators.upload_files import add_attachments, write_files
 from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.export.organization import export_organization
 from ocomms_pipeline.export.uploads import stage_uploads
