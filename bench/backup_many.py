@@ -5,7 +5,7 @@ messages, reactions, a direct conversation each) in a few set-based statements, 
 partitions with the partition sensor, evaluates the nightly backup schedule and executes every
 run it requests (``backup_organizations``, in-process executor) against a real
 DagsterInstance in a temporary DAGSTER_HOME. Its ``dagster.yaml`` and environment are what
-the README asks of a SQLite deployment (the event log through
+docs/operations.md asks of a SQLite deployment (the event log through
 ``KeptOpenSqliteEventLogStorage``, ``DAGSTER_EVENT_BATCH_SIZE`` set); ``--instance
 sqlite-stock`` leaves Dagster's own event log, ``--instance postgres`` installs
 ``deploy/dagster.yaml``. ``--workers`` runs that many batches at a time in separate
@@ -52,7 +52,7 @@ from ocomms_pipeline.sandbox import ddl, servers
 PROJECT = Path(__file__).resolve().parents[1]
 BENCH_TAG = "ocomms/bench_run"
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
-# What the README asks of a SQLite deployment beside its dagster.yaml: an organization's
+# What docs/operations.md asks of a SQLite deployment beside its dagster.yaml: an organization's
 # 35 materializations stored as one batch.
 EVENT_BATCH_ENV = "DAGSTER_EVENT_BATCH_SIZE"
 EVENT_BATCH_SIZE = "100"
@@ -374,7 +374,7 @@ def check_partitions(organization_ids: list[str]) -> bool:
 
 
 def write_sqlite_instance(home: Path, kept_open: bool) -> None:
-    """The SQLite instance's dagster.yaml; ``kept_open``: the event log the README asks for."""
+    """The SQLite instance's dagster.yaml; ``kept_open``: the event log docs/operations.md asks."""
     config: dict[str, Any] = {"telemetry": {"enabled": False}}
     if kept_open:
         config |= kept_open_event_log(home)
@@ -411,7 +411,7 @@ def main() -> int:
         "--instance",
         choices=["sqlite", "sqlite-stock", "postgres"],
         default="sqlite",
-        help="Dagster storage: SQLite in DAGSTER_HOME with the event log the README asks for"
+        help="Dagster storage: SQLite in DAGSTER_HOME with the event log docs/operations.md asks"
         " (default), SQLite with Dagster's own event log, or deploy/dagster.yaml on this server",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database and directories")
@@ -435,7 +435,7 @@ def main() -> int:
         else:
             write_sqlite_instance(work / "dagster", kept_open=args.instance == "sqlite")
         if args.instance == "sqlite":
-            os.environ[EVENT_BATCH_ENV] = EVENT_BATCH_SIZE  # as the README asks of SQLite
+            os.environ[EVENT_BATCH_ENV] = EVENT_BATCH_SIZE  # as docs/operations.md asks of SQLite
         os.environ.update(
             DAGSTER_HOME=str(work / "dagster"),
             OCOMMS_DATABASE_URL=url,

@@ -1,13 +1,14 @@
 """Benchmark: one large organization's export against PostgreSQL's own JSON rate, per size.
 
 For each size (messages of the organization; ``100k``, ``1M`` and ``3M`` are accepted) it
-builds a database with ``bench.generate``, then measures, each in a fresh process so peak
+builds a database with ``bench.generators.generate``, then measures, each in a fresh process so peak
 RSS is that measurement's own:
 
-- the floor (``bench.floor``): the same rows as raw ``row_to_json`` over one COPY per table;
-- the pipeline (``bench.pipeline_run``): ``runner.run_export``, the whole Dagster run, with
-  JSON only, again with Parquet copies, and again with the zip archive a request gets; rows
-  and bytes from the published manifest.
+- the floor (``bench.children.floor``): the same rows as raw ``row_to_json`` over one COPY
+  per table;
+- the pipeline (``bench.children.pipeline_run``): ``launch.in_process.run_export``, the whole
+  Dagster run, with JSON only, again with Parquet copies, and again with the zip archive a
+  request gets; rows and bytes from the published manifest.
 
 Then the fixed cost of a small organization's export, broken down by Dagster step. It prints
 Markdown (and writes it to ``--output``); databases and scratch directories are removed at
@@ -16,7 +17,7 @@ expose the ``database`` resource's ``export_connections`` and the resource reads
 environment variable for it, so the runs use its default, which the report states.
 
     .venv/bin/python -m bench.benchmark 100k 1M 3M
-    .venv/bin/python -m bench.benchmark 10000 --fixed-runs 3 --output /tmp/bench.md
+    .venv/bin/python -m bench.benchmark 10000 --fixed-runs 3 --output bench-report.md
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ from typing import Any
 
 import psycopg
 
-from bench import child, generate
-from bench.report import Results, SizeResult, render
+from bench import children
+from bench.generators import generate
+from bench.support.report import Results, SizeResult, render
 from ocomms_pipeline.sandbox import servers
 
 _SUFFIXES = {"k": 1_000, "m": 1_000_000}
@@ -87,7 +89,7 @@ def machine_facts(admin_url: str, seed: int) -> dict[str, str]:
 
 def measure_pipeline(generated: generate.Generated, work: Path, *extra: str) -> dict[str, Any]:
     args = [generated.organization_id, generated.owner_id]
-    return child.run("bench.pipeline_run", args, generated.url, work, extra)
+    return children.run("bench.children.pipeline_run", args, generated.url, work, extra)
 
 
 def _drop_unless_kept(options: Options, name: str) -> None:
@@ -103,7 +105,9 @@ def measure_size(options: Options, messages: int, work: Path) -> SizeResult:
     try:
         generated = generate.build_database(options.admin_url, name, messages, options.seed)
         print(f"{messages:,} messages: database built in {generated.seconds:.1f} s", flush=True)
-        floor = child.run("bench.floor", [generated.organization_id], generated.url, work)
+        floor = children.run(
+            "bench.children.floor", [generated.organization_id], generated.url, work
+        )
         print(f"  floor {floor['seconds']:.2f} s", flush=True)
         json_figures = measure_pipeline(generated, work)
         print(f"  pipeline JSON {json_figures['runs'][0]['seconds']:.2f} s", flush=True)

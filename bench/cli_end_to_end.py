@@ -1,27 +1,28 @@
 """Benchmark: what a user waits for, ``ocomms-pipeline export`` from process start to exit.
 
-Builds two databases with ``bench.generate`` (a large organization, ``--messages``, and a
+Builds two databases with ``bench.generators.generate`` (a large organization, ``--messages``, and a
 small one, ``--small-messages``), then times the commands a person runs, each a fresh
 process on a Dagster instance that already exists (its storage created beforehand):
 
 - the floor, in the same run: PostgreSQL's ``COPY (SELECT row_to_json ...)`` of the large
-  organization's messages, drained and discarded (``bench.floor``), best of two;
+  organization's messages, drained and discarded (``bench.children.floor``), best of two;
 - ``export --no-archive`` (the JSON bundle), ``export`` (with the zip a request gets) and
   ``export --parquet --no-archive`` of the large organization, on a SQLite instance;
 - ``restore`` of that zip into a fresh database with ocomms's schema;
 - ``export --no-archive`` of the small organization, ``--small-runs`` times, on a SQLite
   instance and on ``deploy/dagster.yaml`` (PostgreSQL, a database of its own), each run
   paired with two yardsticks: a run of the export's shape that does no work, on the same
-  instance (``bench.dagster_shape``), and Python importing Dagster;
+  instance (``bench.children.dagster_shape``), and Python importing Dagster;
 - with ``--sizes``, the JSON and the Parquet export of organizations of those sizes, for
   how their peak memory grows (or does not) with the data;
 - an export that carries ``--files`` uploaded files, beside ``cp -r`` of them
-  (``bench.cli_files``).
+  (``bench.support.cli_files``).
 
 MB/s is the bundle's JSON bytes over the command's wall time; "vs floor" divides it by the
 floor's MB/s for messages. Peak RSS is the command's own (``wait4``); it cannot read below
-this process's own, about 50 MB, which is why this process loads neither Dagster nor the
-export. Everything it creates (databases, instances, bundles) is removed at the end.
+this process's own (a child inherits its parent's peak), which is why this process loads
+neither Dagster nor the export. Everything it creates (databases, instances, bundles) is
+removed at the end.
 
     .venv/bin/python -m bench.cli_end_to_end                       # 1M messages
     .venv/bin/python -m bench.cli_end_to_end --messages 100k --output report.md
@@ -43,9 +44,10 @@ from pathlib import Path
 
 import psycopg
 
-from bench import child
-from bench.cli_files import FilesCase, measure_files, render_files
-from bench.cli_runs import (
+from bench import children
+from bench.generators.generate import parse_size
+from bench.support.cli_files import FilesCase, measure_files, render_files
+from bench.support.cli_runs import (
     CLI,
     MB,
     Organization,
@@ -55,20 +57,21 @@ from bench.cli_runs import (
     generate,
     timed,
 )
-from bench.dagster_homes import (
+from bench.support.dagster_homes import (
     PREFIX,
     create_instance,
     dagster_database,
     new_user_sqlite_home,
     postgres_home,
 )
-from bench.generate import parse_size
 from ocomms_pipeline.sandbox import ddl, servers
 
 
 def _floor(org: Organization, work: Path) -> dict[str, float]:
     """The best of two floor runs, for messages and for every table."""
-    runs = [child.run("bench.floor", [org.organization_id], org.url, work) for _ in range(2)]
+    runs = [
+        children.run("bench.children.floor", [org.organization_id], org.url, work) for _ in range(2)
+    ]
     best = min(runs, key=lambda r: r["tables"]["messages"]["seconds"])
     messages = best["tables"]["messages"]
     return {
@@ -110,7 +113,7 @@ def measure_large(
 
 
 SHAPE_RUN = "a run of the same shape doing nothing"
-SHAPE = f"{SHAPE_RUN} (`bench.dagster_shape`)"
+SHAPE = f"{SHAPE_RUN} (`bench.children.dagster_shape`)"
 SQLITE = "SQLite instance"
 IMPORT = "Python with `import dagster`, nothing else"
 
@@ -127,7 +130,7 @@ def measure_small(
             work / "small_pg_home", admin_url, prefix
         ),
     }
-    shape = [sys.executable, "-m", "bench.dagster_shape"]
+    shape = [sys.executable, "-m", "bench.children.dagster_shape"]
     imports = [sys.executable, "-c", "import dagster"]
     found: dict[str, list[Timed]] = {IMPORT: []}
     for label, env in homes.items():
@@ -140,7 +143,7 @@ def measure_small(
         found[label], found[yardstick] = [], []
         for _ in range(runs):
             found[label].append(timed(label, command, env, work))
-            on_path = {**env, "PYTHONPATH": str(child.PROJECT)}  # `-m bench...` from `work`
+            on_path = {**env, "PYTHONPATH": str(children.PROJECT)}  # `-m bench...` from `work`
             found[yardstick].append(timed(yardstick, shape, on_path, work))
             if len(found[IMPORT]) < runs:
                 found[IMPORT].append(timed(IMPORT, imports, {}, work))

@@ -14,7 +14,7 @@ row's own timestamps and this script's polling of it:
 - queued to completed: from ``created_at``, which adds the wait for the request sensor's tick
   (``OCOMMS_REQUEST_SENSOR_INTERVAL_SECONDS``).
 
-The instance is SQLite with the kept-open event log (as README advises), or
+The instance is SQLite with the kept-open event log (as docs/operations.md advises), or
 ``deploy/dagster.yaml`` on a database of its own with ``--instance postgres``. Everything it
 creates is removed at the end.
 
@@ -39,7 +39,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
-from bench.dagster_homes import (
+from bench.support.dagster_homes import (
     PREFIX,
     create_instance,
     dagster_database,

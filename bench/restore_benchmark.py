@@ -1,19 +1,19 @@
 """Benchmark: restoring a large organization's bundle against a plain COPY of the same rows.
 
 For each size (messages of the organization: ``100k``, ``1M``...) it builds a database with
-``bench.generate``, exports the large organization through the real Dagster run, then, each
-in a fresh process so peak RSS is that measurement's own:
+``bench.generators.generate``, exports the large organization through the real Dagster run,
+then, each in a fresh process so peak RSS is that measurement's own:
 
-- the restore (``bench.restore_run``): ``restore_bundle`` into a fresh database with ocomms's
-  schema, all of it: the bundle's checks, the target's schema, one transaction of COPYs;
-- the floor (``bench.copy_floor``): the rows the restore left in that database, dumped as CSV
-  beforehand, loaded by plain ``COPY FROM`` into another fresh database of the same schema,
+- the restore (``bench.children.restore_run``): ``restore_bundle`` into a fresh database with
+  ocomms's schema, all of it: the bundle's checks, the target's schema, one transaction of COPYs;
+- the floor (``bench.children.copy_floor``): the rows the restore left in that database, dumped
+  as CSV beforehand, loaded by plain ``COPY FROM`` into another fresh database of the same schema,
   in the same order, in one transaction.
 
 Both count the same rows table by table (the benchmark stops if they do not). It prints
 Markdown (and writes it to ``--output``); databases and scratch files are removed at the end.
 
-    .venv/bin/python -m bench.restore_benchmark 100k 1M --output /tmp/restore-bench.md
+    .venv/bin/python -m bench.restore_benchmark 100k 1M --output restore-bench.md
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ from typing import Any
 
 import psycopg
 
-from bench import child, generate
+from bench import children
 from bench.benchmark import machine_facts, parse_size
-from bench.copy_floor import dump_rows
+from bench.children.copy_floor import dump_rows
+from bench.generators import generate
 from ocomms_pipeline.sandbox import ddl, servers
 
 MB = 1_000_000
@@ -83,13 +84,13 @@ def measure_size(options: Options, messages: int, work: Path) -> dict[str, Any]:
         bundle = _export(generated.url, generated.organization_id, work / "export")
         generate.drop_database(admin, names[0])
         restored_url = _fresh_database(admin, names[1])
-        restore = child.run("bench.restore_run", [str(bundle)], restored_url, work)
+        restore = children.run("bench.children.restore_run", [str(bundle)], restored_url, work)
         print(f"  restore {restore['seconds']:.2f} s", flush=True)
         (work / "csv").mkdir()
         dump_rows(restored_url, _load_order(restored_url, bundle), work / "csv")
         generate.drop_database(admin, names[1])
         floor_url = _fresh_database(admin, names[2])
-        floor = child.run("bench.copy_floor", [str(work / "csv")], floor_url, work)
+        floor = children.run("bench.children.copy_floor", [str(work / "csv")], floor_url, work)
         print(f"  floor {floor['seconds']:.2f} s", flush=True)
         if floor["table_rows"] != restore["table_rows"]:
             raise SystemExit("the floor and the restore did not insert the same rows")

@@ -6,8 +6,11 @@ database into a temporary uploads directory, then in the same run and on warm ca
 
 - ``cp -r`` of the uploads directory's ``attachments/`` (every organization's, a superset);
 - the export's file step alone (``export.uploads.stage_uploads`` on a staged export: reading
-  the rows back, opening each file safely, copying in 1 MB chunks with sha256, fsync per file);
+  the rows back, opening each file safely, copying in 1 MB chunks with sha256);
 - the whole export (``stage_organization``) with and without the uploads directory.
+
+Neither export is published, so the files' sync, done with the rest of the staged bundle when
+it is published, is not timed here; ``bench.cli_end_to_end`` times the whole command.
 
 Prints files/s and MB/s for each and the process's peak RSS. Everything it creates is removed.
 
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.upload_files import add_attachments, write_files
+from bench.generators.upload_files import add_attachments, write_files
 from ocomms_pipeline.bundle import files as bundle
 from ocomms_pipeline.export.organization import stage_organization
 from ocomms_pipeline.export.uploads import stage_uploads

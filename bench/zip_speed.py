@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.text import Vocabulary
+from bench.generators.text import Vocabulary
 from ocomms_pipeline.bundle import archive, zipwriter
 from ocomms_pipeline.bundle import files as bundle
 

@@ -1,8 +1,8 @@
 """Arrow arrays built from their buffers rather than through ``pa.array``.
 
 ``pa.array`` imports pandas the first time it converts anything, Python lists and NumPy
-arrays alike, to ask whether the value is a pandas object: about a quarter of a second that a
-small organization's export, a couple of seconds from command to exit, pays for nothing. The
+arrays alike, to ask whether the value is a pandas object: an import that a small
+organization's export, whose whole wait is a few seconds, pays for nothing. The
 few arrays the export builds from Python values are made here from their buffers instead,
 which needs only NumPy (already loaded by pyarrow).
 """

@@ -1,8 +1,8 @@
 """Files that reserve their disk space ahead of their writes.
 
-On ext4, appending to a new file pays for delayed block allocation page by page: a large
-table file was written at about 330 MB/s, a sixth of the export's time, while writing into
-space reserved with ``posix_fallocate`` runs at memory speed. A ``GrowingFile`` reserves
+On ext4, appending to a new file pays for delayed block allocation page by page, a share of
+a large export's time worth saving (docs/performance.md), while writing into space reserved
+with ``posix_fallocate`` runs at memory speed. A ``GrowingFile`` reserves
 space in growing steps as it is written and gives back what it did not use when closed, so
 the file on disk is exactly the bytes written. Where the filesystem cannot reserve space,
 writes simply go on without it.
@@ -10,7 +10,7 @@ writes simply go on without it.
 Only a file that grows past ``RESERVE_FROM`` reserves anything. A small organization's
 export writes some thirty files of a few hundred bytes each: reserving 8 MiB for every one
 and giving it back at close (a ``posix_fallocate`` and an ``ftruncate`` per file, both
-journalled) cost about 50 ms of such an export here, to save the allocation of one block.
+journalled) cost such an export measurable time, to save the allocation of one block.
 """
 
 from __future__ import annotations

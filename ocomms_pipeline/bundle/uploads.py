@@ -118,8 +118,8 @@ def copy_to(fd: int, target: Path, buffer: bytearray | None = None, *, sync: boo
     With ``sync`` the copy is made durable before it counts. A caller that syncs a whole tree
     of copies before relying on them passes False: an export's files are synced with the
     rest of the staged bundle before the rename that publishes it (``files.publish``), many
-    at once, and an fsync of each as it was copied had taken most of the file step (five
-    thousand 75 KB files: 5.9 s of an export, against 0.6 s for ``cp -r``).
+    at once, and an fsync of each as it was copied had taken most of the file step
+    (measured against ``cp -r``: docs/performance.md).
     """
     digest = hashlib.sha256()
     buffer = new_buffer() if buffer is None else buffer

@@ -1,14 +1,13 @@
 """A zip writer that deflates a member in fixed chunks on every core, the same bytes every time.
 
-Python's ``zipfile`` deflates a member with zlib on one thread, about 40 MB/s at the default
-level on this project's machines: 15 s for a one-million-message bundle. This module writes the
+Python's ``zipfile`` deflates a member with zlib on one thread, which made the zip the slowest
+step of a large export (docs/performance.md). This module writes the
 layout ``zipfile`` writes to a seekable file with ``force_zip64`` (a local header whose ZIP64
 extra field gets the sizes once the member is written; ZIP64 fields in the central directory
 and the ZIP64 end records only where a value passes ``ZIP64_LIMIT``), and differs only in how
 a member's bytes are deflated:
 
-- with ISA-L (``isal``), about ten times faster than zlib's default level for an output about
-  5% larger;
+- with ISA-L (``isal``), much faster than zlib's default level for a slightly larger output;
 - in chunks of ``CHUNK_BYTES`` of the input, each deflated on its own by a pool of threads
   (ISA-L releases the GIL) as pigz does: a chunk is a raw deflate stream that ends on a byte
   boundary with a sync flush, the last one with the final block, so their concatenation is one
@@ -33,10 +32,8 @@ from typing import BinaryIO, Protocol
 from isal import isal_zlib
 
 CHUNK_BYTES = 1 << 20
-# ISA-L's levels run 0-3. On a one-million-message bundle's messages.json (CPU time of one
-# thread, 1 MiB chunks): levels 1 and 2 both deflate at about 440 MB/s, to 30.4% and 29.8% of
-# the size; level 3 at 210 MB/s to 29.5%. zlib's level 6, which zipfile used, gives 27.5% at
-# about 40 MB/s; its level 1 31.5%.
+# ISA-L's levels run 0-3. Levels 1 and 2 deflate at the same speed and 2 compresses a little
+# better; level 3 is about half as fast for little more (docs/performance.md).
 LEVEL = 2
 # zipfile's limit: sizes and offsets past it are written in ZIP64 fields, as zipfile does, so
 # that readers that take the 32-bit fields as signed never see a negative one.

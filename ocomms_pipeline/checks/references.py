@@ -7,7 +7,7 @@ hash of the id, and resolution then reads one bucket at a time: memory is the si
 bucket, a small fraction of the ids, whatever the size of the bundle.
 
 A small export has too few ids for that to pay: a directory and dozens of bucket files per
-table, written, read and removed, were about a tenth of a small organization's export. Its
+table, written, read and removed, were a visible share of a small organization's export. Its
 tables' ids are held in memory instead (``HeldIds``), up to ``HELD_IDS`` of them for the
 whole export, and resolved as one bucket; a table past ``FLUSH_IDS`` ids, and any table once
 the export holds ``HELD_IDS``, spills to disk as before, so memory stays flat.

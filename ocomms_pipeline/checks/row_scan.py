@@ -185,8 +185,8 @@ class TableScan:
         """One set lookup per chunk, over the string values as long as some secret.
 
         Arrow builds the hash set of the secret values anew on every ``is_in`` call; with one
-        call per column per chunk, that rebuilding (and resolution's) took about 4% of an
-        export's client CPU.
+        call per column per chunk, that rebuilding (and resolution's) was a measurable share
+        of an export's client CPU (docs/performance.md).
 
         Values of other lengths cannot be a secret, so a message's text is measured, not
         copied into the lookup.

@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_request_commands(commands: argparse._SubParsersAction) -> None:
-    """Subcommands of the export-request queue and the audit log (see request_cli)."""
+    """Subcommands of the export-request queue and the audit log (run by ``cli/requests.py``)."""
     database = common.DATABASE_HELP
     init_db = commands.add_parser("init-db", help="create the export-request queue if missing")
     init_db.add_argument("--database-url", **database)

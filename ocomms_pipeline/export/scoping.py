@@ -108,7 +108,7 @@ def probed_tables(relation_bytes: dict[str, int]) -> frozenset[str]:
     A semi-join scans and hashes the parent's organization rows, which is right for a million
     reactions of a million messages and wasteful for ten thousand link previews: below a
     sixteenth of the parent's size on disk, a probe per row costs less (at a third, as
-    reactions are, probes took 1.6 times as long as the semi-join).
+    reactions are, probes took longer than the semi-join).
     """
     probed = set()
     for table in catalog.exported_tables():
@@ -202,11 +202,11 @@ def json_rows_query(
     The rows are sorted in a subquery that carries only the columns the projection reads
     (and the key), and ``row_to_json`` runs above the sort: sorting the plain columns rather
     than their JSON text keeps the sort in memory for a million messages, where sorting the
-    text spilled hundreds of megabytes to disk. The outer ORDER BY states the order the
+    text spilled to disk. The outer ORDER BY states the order the
     subquery already delivers, so PostgreSQL adds no second sort, and the order stays part of
     the query rather than a side effect of the plan. The key is sorted even when it is not
     exported (a pending invitation's id is its secret token). A ``key_range`` keeps the rows
-    of one part of the key (see ``table_parts``); ``probe`` scopes the rows by primary-key
+    of one part of the key (see ``key_ranges``); ``probe`` scopes the rows by primary-key
     probes (see ``probed_tables``).
     """
     projection = ", ".join(_json_expression(table, c) for c in columns)

@@ -3,8 +3,8 @@
 PostgreSQL serialises each row to JSON once (``COPY ... row_to_json``); the chunks of lines
 it sends are written to the JSON file, scanned for the bundle checks and, when asked,
 decoded into Arrow for the Parquet file. Memory is a few chunks, whatever the table's size.
-A large table may be read as several key ranges at once (``table_parts``); the ranges' files
-are joined in key order, so the table's files do not depend on how it was split.
+A large table may be read as several key ranges at once (``export/key_ranges.py``); the
+ranges' files are joined in key order, so the table's files do not depend on how it was split.
 """
 
 from __future__ import annotations

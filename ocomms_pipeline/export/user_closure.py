@@ -7,7 +7,7 @@ other tables stream. Most users are found up front by cheap queries (members, au
 channel members). The users of tables scoped through a large parent (reactions, thread
 followers, notifications: each query scans and hashes the organization's million messages
 again) are taken from those tables' rows as they stream (``TableScan.user_ids``) instead:
-at a million messages those queries held back every table for about a second and a half.
+at a million messages those queries held back every table (docs/performance.md).
 
 A user found only from the streamed rows may have secrets the check did not know while the
 files were written: the files written by then are read back for those secrets, which costs
@@ -53,8 +53,8 @@ def early_users(
     """The users that the organization's rows outside ``streamed_tables`` mention.
 
     With several connections the per-table queries run side by side; with one, they go as
-    one query, one round trip instead of twenty (a small organization's are each about a
-    millisecond of work).
+    one query, one round trip instead of twenty (a small organization's are each little
+    work, so the round trips would dominate).
     """
     params = {"org": organization_id}
     parts = scoping.referenced_users_parts(probed, skipped=streamed_tables())

@@ -5,7 +5,7 @@ that only the Dagster layer imports ``dagster``.
 
 A command records a few hundred events per export. Dagster's storages open a new database
 connection for each of them (a new SQLite engine, or a new PostgreSQL session through
-``NullPool``), which cost a small organization's export 10 to 20 seconds. The instances made
+``NullPool``), which was most of a small organization's export. The instances made
 here keep their connections for the life of the command instead: the SQLite event log through
 ``KeptOpenSqliteEventLogStorage`` when ``dagster.yaml`` leaves storage at Dagster's default,
 and any storage through Dagster's own pooled mode (``optimize_for_webserver``, what its

@@ -2,8 +2,9 @@
 
 ``PostgresEventLogStorage`` connects through ``NullPool``: every event a run stores opens and
 closes PostgreSQL sessions, several per event. A run worker of an export stores a few hundred,
-which made a small organization's run three times as long as the same run on a pooled
-connection. Dagster's webserver pools for the same reason (``optimize_for_webserver``); this
+which made a small organization's run several times as long as the same run on a pooled
+connection (docs/performance.md). Dagster's webserver pools for the same reason
+(``optimize_for_webserver``); this
 class does it from the start, so the run workers the daemon launches, the daemon itself and
 the CLI hold one connection each (more only while they overlap, up to the overflow) and
 recycle it hourly. Rows and tables are the stock class's, read by it as before.

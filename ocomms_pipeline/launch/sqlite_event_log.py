@@ -3,7 +3,7 @@
 Dagster's own ``SqliteEventLogStorage`` builds a new SQLAlchemy engine, opens a new SQLite
 connection and compiles every statement afresh for each event it stores, then throws all of
 it away. An export run records a few hundred events, so on a SQLite instance that was most of
-a small organization's export (about 18 ms an event here, 11 of its 15 seconds). This class
+a small organization's export (docs/performance.md). This class
 keeps one engine per database file for the life of the process, so connections are reused and
 SQLAlchemy's statement cache works. It writes the same rows to the same files in the same
 transactions as the stock class: the webserver, the daemon and any other process read them

@@ -61,8 +61,8 @@ class CopyStream:
     The rows are taken straight from libpq (``PQgetCopyData`` through ``psycopg.pq``): the
     only per-row work in Python is appending the row to its chunk, and everything else
     (separators, hashing, checks, decoding) runs once per chunk. Going through psycopg's
-    ``Copy.read()`` cost a generator round trip per row, two microseconds, a fifth of the
-    client's time on a million messages. Parameters are bound by psycopg's own client-side
+    ``Copy.read()`` cost a generator round trip per row, a large share of the client's time
+    on a million messages. Parameters are bound by psycopg's own client-side
     binding (``ClientCursor.mogrify``). ``rows`` is PostgreSQL's count of the rows it sent
     (the COPY command tag), known once the stream is exhausted.
     """
@@ -251,13 +251,13 @@ class Snapshot(Reader):
         return tables
 
 
-# JIT compilation costs a large export's queries seconds each and saves nothing on COPYs
+# JIT compilation costs a large export's queries compile time and saves nothing on COPYs
 # that are bound by row_to_json; it is switched off for the export's transaction only.
 # A sort of a million messages' columns fits in SORT_MEMORY and stays off disk (with the 4 MB
-# default it spilled and took twice as long); it is per sort, per export connection.
+# default it spilled and took far longer); it is per sort, per export connection.
 # Plain index scans are off too: to skip that sort the planner would walk a table's primary key
 # and fetch its rows in key order, which for random uuid keys is a random read of the whole
-# heap (a million messages: 7.0 s against 5.3 s for a sequential scan and a sort). Bitmap
+# heap, slower than a sequential scan and a sort (docs/performance.md). Bitmap
 # index scans remain, and serve the primary-key probes (``scoping.probed_tables``) as fast.
 SORT_MEMORY = "64MB"
 _START = (

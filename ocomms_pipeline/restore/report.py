@@ -15,7 +15,7 @@ PASSWORD_RESET = (
     "they get back in through ocomms's password reset: 'Forgot password?' on the login page "
     "emails a link (ocomms needs SMTP_HOST for it), and better-auth's POST "
     "/api/auth/reset-password with the link's token and a new password creates their login "
-    "(see the README's Restore section)"
+    "(see docs/restore.md)"
 )
 
 

@@ -1,4 +1,4 @@
-"""Ids that begin with ``-`` in every form of the command line the README shows.
+"""Ids that begin with ``-`` in every form of the command line that docs/cli.md shows.
 
 ocomms ids are nanoids over ``A-Za-z0-9_-``: one in 32 begins with ``-`` (the sample's Acme
 does). Each form goes through ``ocomms_pipeline.cli.main.main`` against a real database; exports

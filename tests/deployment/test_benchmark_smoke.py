@@ -14,7 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bench import benchmark, report
+from bench import benchmark
+from bench.support import report
 
 
 @pytest.mark.parametrize(

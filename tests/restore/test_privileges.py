@@ -1,4 +1,4 @@
-"""A restore needs no superuser: a plain role with the grants the README lists is enough.
+"""A restore needs no superuser: a plain role with the grants docs/restore.md lists is enough.
 
 The role may not disable triggers or foreign keys (only a superuser or the tables' owner
 could), so a passing restore shows that the rows satisfy every constraint in the order they

@@ -102,7 +102,7 @@ def wait_until_serving(port: int, processes: list[subprocess.Popen], logs: Path)
 def deployment_environment(url: str, base: Path) -> dict[str, str]:
     home = base / "home"
     home.mkdir()
-    # The instance a SQLite deployment is advised to use (README): kept-open event log.
+    # The instance a SQLite deployment is advised to use (docs/operations.md): kept-open event log.
     config = sqlite_instance_config(home)
     (home / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     # Create the SQLite storages once, here: the webserver and the daemon (and their code

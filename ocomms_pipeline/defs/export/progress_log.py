@@ -7,7 +7,7 @@ goes out together with the others finished meanwhile, one line of the message ea
 summary carries whatever is still waiting. Inside a table that takes long, one line at most
 every ``TABLE_READ_INTERVAL`` seconds. A small organization's export, done in well under a
 second, therefore adds a single event (the summary, a line per table), where a line per table
-would have added 34 of its about 240; a large one shows its tables as they finish.
+would have added one event per exported table; a large one shows its tables as they finish.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """The pipeline: exports through the real Dagster job, timed from inside a fresh process.
 
-Each export is ``runner.run_export`` (gate, export, checks, manifest, publication, and the
-zip with ``--archive``) on an ephemeral instance, exactly what the CLI runs. The process's
+Each export is ``launch.in_process.run_export`` (gate, export, checks, manifest, publication,
+and the zip with ``--archive``) on an ephemeral instance, exactly what the CLI runs. The process's
 own start (interpreter, importing Dagster and the code location, the instance) is timed
 apart, because a launched run pays it once while the export's rate is what grows with the
 organization. Per-step durations come from the instance's step stats; the data path
 (``stage_organization``, the Dagster-free part of the export step) is timed by wrapping it,
 so what Dagster adds is the run's wall time minus the steps.
 
-    OCOMMS_DATABASE_URL=... python -m bench.pipeline_run <org-id> <owner-id> [--parquet]
+    OCOMMS_DATABASE_URL=... python -m bench.children.pipeline_run <org-id> <owner-id> [--parquet]
         [--archive] [--runs N] --result out.json --spawned 0
 """
 
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import child
+from bench import children
 
 
 def time_data_path() -> list[float]:
@@ -117,13 +117,13 @@ def main() -> None:
 
     instance = dg.DagsterInstance.ephemeral()
     start_seconds = time.time() - args.spawned
-    ready_rss = child.peak_rss_mb()
+    ready_rss = children.peak_rss_mb()
     data_path = time_data_path()
     runs = []
     for _ in range(args.runs):
         run = export_once(
             instance,
-            child.database_url(),
+            children.database_url(),
             args.organization_id,
             args.owner_id,
             args.parquet,
@@ -138,7 +138,7 @@ def main() -> None:
         "export_connections": OcommsDatabase.model_fields["export_connections"].default,
         "runs": runs,
     }
-    child.write_result(args.result, figures)
+    children.write_result(args.result, figures)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from bench.organization import BASE_TIME, Organization, UuidPool, timestamps
-from bench.text import Vocabulary, big_message, copy_text
+from bench.generators.organization import BASE_TIME, Organization, UuidPool, timestamps
+from bench.generators.text import Vocabulary, big_message, copy_text
 
 BLOCK = 50_000
 NULL = "\\N"

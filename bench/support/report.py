@@ -28,8 +28,8 @@ class SizeResult:
     messages: int  # the size asked for
     generation_seconds: float
     generated_rows: int  # rows written, all organizations
-    floor: dict[str, Any]  # bench.floor's figures
-    json: dict[str, Any]  # bench.pipeline_run's figures, one run
+    floor: dict[str, Any]  # bench.children.floor's figures
+    json: dict[str, Any]  # bench.children.pipeline_run's figures, one run
     parquet: dict[str, Any]
     archive: dict[str, Any]
 
@@ -38,7 +38,7 @@ class SizeResult:
 class Results:
     machine: dict[str, str]
     sizes: list[SizeResult]
-    fixed: dict[str, Any] | None  # bench.pipeline_run's figures: several runs, small organization
+    fixed: dict[str, Any] | None  # bench.children.pipeline_run's: small organization, many runs
 
 
 @dataclass(frozen=True)
@@ -205,13 +205,14 @@ def render(results: Results) -> str:
         "",
         machine,
         "",
-        "Seconds are the wall time of `runner.run_export` (the whole Dagster run: gate, export,"
-        " checks, manifest, publication; the zip only in the archive line), without process "
-        "start. The floor reads the same rows in one snapshot on one connection as plain "
-        "`row_to_json` (no ORDER BY, no timestamp formatting) and discards them; its JSON MB is"
-        " that text, the pipeline's is the bundle's table files (manifest). The pipeline reads "
-        "on the `database` resource's default `export_connections` (`run_export` does not "
-        "expose it). Peak RSS is the high-water mark (VmHWM, MiB) of each measurement's own "
+        "Seconds are the wall time of `launch.in_process.run_export` (the whole Dagster run: "
+        "gate, export, checks, manifest, publication; the zip only in the archive line), "
+        "without process start. The floor reads the same rows in one snapshot on one "
+        "connection as plain `row_to_json` (no ORDER BY, no timestamp formatting) and discards "
+        "them; its JSON MB is that text, the pipeline's is the bundle's table files (manifest). "
+        "The pipeline reads on the `database` resource's default `export_connections` "
+        "(`run_export` does not expose it). Peak RSS is the high-water mark (VmHWM, MiB) of "
+        "each measurement's own "
         "process. vs floor = rows/s ÷ floor rows/s.",
     ]
     parts += ["\n" + size_section(s) for s in results.sizes]

@@ -5,7 +5,7 @@ foreign-key order, each file sent in 4 MB blocks with nothing decoded, checked o
 what PostgreSQL alone takes to insert the rows, with the target's indexes, foreign keys and
 generated columns. The files are what the restored database holds (``dump_rows``).
 
-    OCOMMS_DATABASE_URL=... python -m bench.copy_floor --result f.json --spawned 0 -- <dir>
+    OCOMMS_DATABASE_URL=... python -m bench.children.copy_floor --result f.json --spawned 0 -- <dir>
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import child
+from bench import children
 from ocomms_pipeline.export.scoping import quote
 
 BLOCK_BYTES = 4 << 20
@@ -56,12 +56,12 @@ def main() -> None:
     parser.add_argument("--spawned", type=float, required=True, help="time.time() at spawn")
     args = parser.parse_args()
     started = time.perf_counter()
-    with psycopg.connect(child.database_url()) as conn:
+    with psycopg.connect(children.database_url()) as conn:
         rows = load(conn, args.directory)
         conn.commit()
     seconds = time.perf_counter() - started
     table_rows = {t: n for t, n in rows.items() if n}
-    child.write_result(
+    children.write_result(
         args.result, {"seconds": seconds, "rows": sum(rows.values()), "table_rows": table_rows}
     )
 

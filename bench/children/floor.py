@@ -7,7 +7,7 @@ bytes read with ``copy.read()`` into 4 MB blocks, counted, and thrown away. No e
 faster on one connection, so the pipeline's rate divided by this one says how much of the
 server's raw rate the pipeline keeps.
 
-    OCOMMS_DATABASE_URL=... python -m bench.floor <org-id> --result floor.json --spawned 0
+    OCOMMS_DATABASE_URL=... python -m bench.children.floor <org-id> --result floor.json --spawned 0
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from bench import child
-from bench.machine_cpu import busy_seconds, spent
+from bench import children
+from bench.support.machine_cpu import busy_seconds, spent
 from ocomms_pipeline import catalog
 from ocomms_pipeline.catalog import Table
 from ocomms_pipeline.export import scoping
@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--result", required=True, help="JSON file to write the figures to")
     parser.add_argument("--spawned", type=float, default=0.0, help="unused; the runner's clock")
     args = parser.parse_args()
-    child.write_result(args.result, measure(child.database_url(), args.organization_id))
+    children.write_result(args.result, measure(children.database_url(), args.organization_id))
 
 
 if __name__ == "__main__":

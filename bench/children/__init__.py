@@ -5,6 +5,9 @@ generator or another export would report their peak, not its own. Each measureme
 therefore runs in its own interpreter, started from a scratch directory (nothing lands in
 the caller's working directory), and hands its figures back as a JSON file rather than on
 stdout, where a library's stray print would corrupt them.
+
+Every other module of this package is such a process, started as
+``python -m bench.children.<module>`` by an entry point at the top of ``bench/``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 DATABASE_URL_ENV = "OCOMMS_DATABASE_URL"
 
 

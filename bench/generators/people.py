@@ -13,9 +13,9 @@ import json
 
 import numpy as np
 
-from bench.messages import People, Rows, _picks, _place, line
-from bench.organization import BASE_TIME, Organization, UuidPool, text_ids
-from bench.text import copy_text
+from bench.generators.messages import People, Rows, _picks, _place, line
+from bench.generators.organization import BASE_TIME, Organization, UuidPool, text_ids
+from bench.generators.text import copy_text
 
 _T0 = str(np.datetime_as_string(BASE_TIME, unit="us"))
 _FIRST = ["Ana", "Björn", "Chloé", "Дмитрий", "Eitan", "Fatima", "Günther", "陈", "Ines", "Jo"]

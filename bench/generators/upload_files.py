@@ -1,6 +1,6 @@
 """Upload files for the benchmarks: more attachments on an organization, and their files.
 
-Kept apart from ``bench.uploads`` so that ``bench.cli_files`` can make them without loading
+Kept apart from ``bench.uploads`` so that ``bench.support.cli_files`` can make them without loading
 the export into the benchmark's own process (whose memory a child's peak would inherit).
 """
 

@@ -1,8 +1,8 @@
 """Commands of the end-to-end benchmarks, each timed as a person runs it: a fresh process.
 
 ``timed`` runs one to its end and takes its wall time and its own peak memory (``wait4``);
-``generate`` makes an organization with ``bench.generate`` in a process of its own, so the
-benchmark's process stays small.
+``generate`` makes an organization with ``bench.generators.generate`` in a process of its own,
+so the benchmark's process stays small.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import child
-from bench.machine_cpu import busy_seconds, spent
+from bench import children
+from bench.support.machine_cpu import busy_seconds, spent
 
 CLI = str(Path(sys.executable).with_name("ocomms-pipeline"))
 MB = 1_000_000
@@ -43,19 +43,20 @@ class Organization:
 
 
 def generate(admin_url: str, name: str, messages: int) -> Organization:
-    """``bench.generate`` in its own process, so this one stays small (peak RSS is inherited)."""
+    """``bench.generators.generate`` in its own process, so this one stays small (peak RSS is
+    inherited)."""
     done = subprocess.run(
         [
             sys.executable,
             "-m",
-            "bench.generate",
+            "bench.generators.generate",
             str(messages),
             "--name",
             name,
             "--admin-url",
             admin_url,
         ],
-        cwd=child.PROJECT,
+        cwd=children.PROJECT,
         capture_output=True,
         text=True,
         check=True,
@@ -78,7 +79,7 @@ def timed(case: str, command: list[str], env: dict[str, str], cwd: Path) -> Time
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         tail = "\n".join(err.read_text(errors="replace").strip().splitlines()[-15:])
-        raise child.ChildFailed(f"{case}: exited {process.returncode}:\n{tail}")
+        raise children.ChildFailed(f"{case}: exited {process.returncode}:\n{tail}")
     bundle = bundle_of(out.read_text())
     size = json_bytes(bundle) if bundle else 0
     return Timed(case, seconds, usage.ru_maxrss / 1024, size, cpu)

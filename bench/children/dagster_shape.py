@@ -8,7 +8,7 @@ event log), its console log as quiet as the CLI's. Timed as a whole process besi
 Dagster recording a run of this shape, and how much is the export itself. It has one step
 where the export has three, and reads no database and writes no file.
 
-    DAGSTER_HOME=... .venv/bin/python -m bench.dagster_shape
+    DAGSTER_HOME=... .venv/bin/python -m bench.children.dagster_shape
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from bench.messages import People, Rows, _picks, _place, line
-from bench.organization import BASE_TIME, Organization, UuidPool, timestamps
-from bench.text import copy_text
+from bench.generators.messages import People, Rows, _picks, _place, line
+from bench.generators.organization import BASE_TIME, Organization, UuidPool, timestamps
+from bench.generators.text import copy_text
 
 _T0 = str(np.datetime_as_string(BASE_TIME, unit="us"))
 

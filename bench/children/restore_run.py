@@ -1,6 +1,6 @@
 """One restore of a bundle into the database in ``OCOMMS_DATABASE_URL``, in a fresh process.
 
-OCOMMS_DATABASE_URL=... python -m bench.restore_run --result r.json --spawned 0 -- <bundle>
+OCOMMS_DATABASE_URL=... python -m bench.children.restore_run --result r.json --spawned 0 -- <bundle>
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import child
+from bench import children
 
 
 def main() -> None:
@@ -21,9 +21,9 @@ def main() -> None:
     from ocomms_pipeline.restore import restore_bundle
 
     start_seconds = time.time() - args.spawned
-    ready_rss = child.peak_rss_mb()
+    ready_rss = children.peak_rss_mb()
     started = time.perf_counter()
-    report = restore_bundle(args.bundle, child.database_url())
+    report = restore_bundle(args.bundle, children.database_url())
     seconds = time.perf_counter() - started
     figures = {
         "seconds": seconds,
@@ -32,7 +32,7 @@ def main() -> None:
         "rows": report.restored_rows,
         "table_rows": {t.table: t.restored for t in report.tables if t.restored},
     }
-    child.write_result(args.result, figures)
+    children.write_result(args.result, figures)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ from pathlib import Path
 import psycopg
 import yaml
 
-from bench import child
+from bench import children
 from ocomms_pipeline.sandbox import servers
 
-DEPLOY_CONFIG = child.PROJECT / "deploy" / "dagster.yaml"
+DEPLOY_CONFIG = children.PROJECT / "deploy" / "dagster.yaml"
 # Every database the end-to-end benchmarks create begins with this, and is dropped at the end.
 PREFIX = "ocomms_cli_bench"
 
@@ -36,7 +36,7 @@ def new_user_sqlite_home(path: Path) -> dict[str, str]:
 
 
 def tuned_sqlite_home(path: Path) -> dict[str, str]:
-    """A DAGSTER_HOME whose ``dagster.yaml`` says what the README advises for SQLite: the
+    """A DAGSTER_HOME whose ``dagster.yaml`` says what docs/operations.md advises for SQLite: the
     kept-open event log and the run queue read every second (the daemon reads it too)."""
     # Imported here: it loads Dagster, and a benchmark's peak memory figures can read no lower
     # than its own process's (a child's peak includes what it was forked from).

@@ -6,7 +6,7 @@ loading millions of rows costs no per-row trigger and the constraints still prov
 is consistent when they are added. A second, smaller organization shares half of its users
 with the large one, so the export's tenant filters do real work. One seed, one database.
 
-    .venv/bin/python -m bench.generate 1M --name ocomms_bench_1m
+    .venv/bin/python -m bench.generators.generate 1M --name ocomms_bench_1m
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
-from bench import messages, organization, people, workspace
-from bench.messages import People, Rows
+from bench.generators import messages, organization, people, workspace
+from bench.generators.messages import People, Rows
 from ocomms_pipeline.postgres.quoting import quote
 from ocomms_pipeline.sandbox import ddl, servers
 

@@ -1,8 +1,8 @@
 """The uploaded-files case of ``bench.cli_end_to_end``: an export that carries its files.
 
-An organization of ``bench.generate`` is given ``files`` more attachments (sizes log-normal
-around ``mean_kb``, as ``bench.uploads`` makes them) and every file its rows name is written
-into an uploads directory. Then, in the same run and on the same warm caches:
+An organization of ``bench.generators.generate`` is given ``files`` more attachments (sizes
+log-normal around ``mean_kb``, as ``bench.uploads`` makes them) and every file its rows name is
+written into an uploads directory. Then, in the same run and on the same warm caches:
 
 - the floor: ``cp -r`` of the uploads directory's ``attachments/``;
 - ``export --no-archive`` without the files (what the files add is the difference);
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import psycopg
 
-from bench.cli_runs import Timed, bundle_of, clear, export, generate, timed
-from bench.dagster_homes import create_instance, new_user_sqlite_home
-from bench.upload_files import add_attachments, write_files
+from bench.generators.upload_files import add_attachments, write_files
+from bench.support.cli_runs import Timed, bundle_of, clear, export, generate, timed
+from bench.support.dagster_homes import create_instance, new_user_sqlite_home
 from ocomms_pipeline.sandbox import servers
 
 
